@@ -1,0 +1,102 @@
+// Package testenv locates what the tests need outside Go: the repository
+// root, the project-local Python interpreter (the venv made by `make venv`)
+// and the real uncased BERT vocabulary shipped with github.com/sugarme/tokenizer.
+//
+// Tests that need Python call [Python] and fail (not skip) when it is missing,
+// because `make test` always installs it first; a skipped parity test would
+// hide a broken set-up.
+package testenv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// RepoRoot returns the repository root (the folder holding go.mod).
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// GenDir returns the ignored folder where generated test data lives
+// (testdata/gen), creating it.
+func GenDir(t testing.TB) string {
+	d := filepath.Join(RepoRoot(), "testdata", "gen")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	return d
+}
+
+// PythonPath returns the interpreter to run reference scripts with:
+// $HFPIPE_PYTHON if set, else the project venv's python.
+func PythonPath() (string, error) {
+	if p := os.Getenv("HFPIPE_PYTHON"); p != "" {
+		return p, nil
+	}
+	p := filepath.Join(RepoRoot(), ".venv", "bin", "python")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("testenv: no Python at %s: run `make venv` (or set HFPIPE_PYTHON)", p)
+	}
+	return p, nil
+}
+
+// Python returns the interpreter path or fails the test.
+func Python(t testing.TB) string {
+	t.Helper()
+	p, err := PythonPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// RunPython runs a script under third_party/tools with args and returns its
+// stdout; stderr is included in the failure message.
+func RunPython(t testing.TB, script string, args ...string) []byte {
+	t.Helper()
+	py := Python(t)
+	cmd := exec.Command(py, append([]string{filepath.Join(RepoRoot(), "third_party", "tools", script)}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Env = append(os.Environ(), "PYTHONHASHSEED=0", "HF_HUB_OFFLINE=1", "TOKENIZERS_PARALLELISM=false")
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("python %s %s: %v\n%s", script, strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+var (
+	vocabOnce sync.Once
+	vocabPath string
+	vocabErr  error
+)
+
+// UncasedVocab returns the path of bert-base-uncased-vocab.txt from the
+// sugarme/tokenizer module: the same 30522 tokens as distilbert-base-uncased.
+func UncasedVocab(t testing.TB) string {
+	t.Helper()
+	vocabOnce.Do(func() {
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/sugarme/tokenizer").Output()
+		if err != nil {
+			vocabErr = fmt.Errorf("testenv: go list sugarme/tokenizer: %w", err)
+			return
+		}
+		vocabPath = filepath.Join(strings.TrimSpace(string(out)), "pretrained", "model", "bert-base-uncased-vocab.txt")
+		if _, err := os.Stat(vocabPath); err != nil {
+			vocabErr = errors.New("testenv: vocabulary missing from sugarme/tokenizer module: " + err.Error())
+		}
+	})
+	if vocabErr != nil {
+		t.Fatal(vocabErr)
+	}
+	return vocabPath
+}

@@ -1,0 +1,469 @@
+// Implementation of the flat C API declared in hfpipe_torch.h.
+//
+// Every exported body runs inside HP_TRY/HP_CATCH so that no C++ exception
+// reaches Go (an exception unwinding through a cgo frame aborts the process).
+#include "hfpipe_torch.h"
+
+#include <torch/script.h>
+#include <torch/torch.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+struct hp_tensor_s {
+  at::Tensor t;
+};
+struct hp_module_s {
+  torch::jit::Module m;
+  c10::Device device;
+};
+struct hp_ivalue_s {
+  c10::IValue v;
+};
+
+namespace {
+
+char *dup_string(const std::string &s) {
+  char *p = static_cast<char *>(std::malloc(s.size() + 1));
+  if (p == nullptr) return nullptr;
+  std::memcpy(p, s.data(), s.size());
+  p[s.size()] = '\0';
+  return p;
+}
+
+// c10::Error::what() appends a C++ backtrace that means nothing to a Go user;
+// the message without it is what tells them what went wrong.
+char *error_from(const std::exception &e) {
+  if (auto *ce = dynamic_cast<const c10::Error *>(&e)) {
+    return dup_string(ce->what_without_backtrace());
+  }
+  return dup_string(e.what());
+}
+
+char *error_msg(const std::string &s) { return dup_string(s); }
+
+#define HP_TRY try {
+#define HP_CATCH                                        \
+  }                                                     \
+  catch (const std::exception &e) {                     \
+    return error_from(e);                               \
+  }                                                     \
+  catch (...) {                                         \
+    return error_msg("unknown C++ exception in libtorch"); \
+  }                                                     \
+  return nullptr;
+
+#define HP_CHECK_HANDLE(h, what)                               \
+  if ((h) == nullptr) return error_msg(what " handle is nil (already closed?)");
+
+c10::Device parse_device(const char *device) {
+  c10::Device d(std::string(device == nullptr ? "cpu" : device));
+  if (d.is_cuda()) {
+    if (!torch::cuda::is_available()) {
+      throw std::runtime_error(std::string("device ") + device +
+                               " requested but CUDA is not available (no CUDA device or driver visible to libtorch)");
+    }
+    int64_t n = static_cast<int64_t>(torch::cuda::device_count());
+    if (d.has_index() && d.index() >= n) {
+      throw std::runtime_error(std::string("device ") + device + " requested but only " +
+                               std::to_string(n) + " CUDA device(s) exist");
+    }
+  }
+  return d;
+}
+
+c10::ScalarType scalar_type(int dtype) {
+  if (dtype < 0 || dtype >= static_cast<int>(c10::ScalarType::NumOptions)) {
+    throw std::runtime_error("unknown dtype code " + std::to_string(dtype));
+  }
+  return static_cast<c10::ScalarType>(dtype);
+}
+
+at::IntArrayRef shape_ref(const int64_t *shape, int ndim) {
+  if (ndim < 0) throw std::runtime_error("negative number of dimensions");
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 0) throw std::runtime_error("negative dimension size " + std::to_string(shape[i]));
+  }
+  return at::IntArrayRef(shape, static_cast<size_t>(ndim));
+}
+
+template <typename T>
+hp_ivalue new_ivalue(T &&v) {
+  return new hp_ivalue_s{c10::IValue(std::forward<T>(v))};
+}
+
+}  // namespace
+
+extern "C" {
+
+void hp_free_error(char *err) { std::free(err); }
+
+char *hp_version(char **out) {
+  HP_TRY
+  *out = dup_string(TORCH_VERSION);
+  HP_CATCH
+}
+
+char *hp_set_num_threads(int n) {
+  HP_TRY
+  if (n < 1) return error_msg("number of threads must be at least 1, got " + std::to_string(n));
+  at::set_num_threads(n);
+  HP_CATCH
+}
+
+char *hp_get_num_threads(int *out) {
+  HP_TRY
+  *out = at::get_num_threads();
+  HP_CATCH
+}
+
+char *hp_manual_seed(uint64_t seed) {
+  HP_TRY
+  torch::manual_seed(seed);
+  HP_CATCH
+}
+
+char *hp_cuda_is_available(int *out) {
+  HP_TRY
+  *out = torch::cuda::is_available() ? 1 : 0;
+  HP_CATCH
+}
+
+char *hp_cuda_device_count(int *out) {
+  HP_TRY
+  *out = static_cast<int>(torch::cuda::device_count());
+  HP_CATCH
+}
+
+char *hp_cuda_synchronize(int device) {
+  HP_TRY
+  if (!torch::cuda::is_available()) return error_msg("CUDA is not available");
+  torch::cuda::synchronize(device);
+  HP_CATCH
+}
+
+// ---- tensors ----
+
+char *hp_tensor_from_data(const void *data, size_t nbytes, int dtype, const int64_t *shape, int ndim,
+                          hp_tensor *out) {
+  HP_TRY
+  auto st = scalar_type(dtype);
+  auto t = at::empty(shape_ref(shape, ndim), at::TensorOptions().dtype(st));
+  if (t.nbytes() != nbytes) {
+    return error_msg("data has " + std::to_string(nbytes) + " bytes but shape " + c10::str(t.sizes()) +
+                     " of " + std::string(c10::toString(st)) + " needs " + std::to_string(t.nbytes()));
+  }
+  if (nbytes > 0) std::memcpy(t.data_ptr(), data, nbytes);
+  *out = new hp_tensor_s{std::move(t)};
+  HP_CATCH
+}
+
+char *hp_tensor_from_blob(void *data, int dtype, const int64_t *shape, int ndim, hp_tensor *out) {
+  HP_TRY
+  auto st = scalar_type(dtype);
+  auto t = at::from_blob(data, shape_ref(shape, ndim), at::TensorOptions().dtype(st));
+  *out = new hp_tensor_s{std::move(t)};
+  HP_CATCH
+}
+
+void hp_tensor_free(hp_tensor t) { delete t; }
+
+char *hp_tensor_ndim(hp_tensor t, int *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  *out = static_cast<int>(t->t.dim());
+  HP_CATCH
+}
+
+char *hp_tensor_shape(hp_tensor t, int64_t *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  auto s = t->t.sizes();
+  for (size_t i = 0; i < s.size(); i++) out[i] = s[i];
+  HP_CATCH
+}
+
+char *hp_tensor_dtype(hp_tensor t, int *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  *out = static_cast<int>(t->t.scalar_type());
+  HP_CATCH
+}
+
+char *hp_tensor_device(hp_tensor t, int *type, int *index) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  auto d = t->t.device();
+  *type = d.is_cpu() ? 0 : d.is_cuda() ? 1 : 100 + static_cast<int>(d.type());
+  *index = d.has_index() ? d.index() : -1;
+  HP_CATCH
+}
+
+char *hp_tensor_numel(hp_tensor t, int64_t *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  *out = t->t.numel();
+  HP_CATCH
+}
+
+char *hp_tensor_nbytes(hp_tensor t, size_t *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  *out = t->t.nbytes();
+  HP_CATCH
+}
+
+char *hp_tensor_copy_to(hp_tensor t, void *dst, size_t nbytes) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  // One copy when the tensor is already a contiguous CPU tensor; otherwise
+  // libtorch makes the contiguous CPU version first.
+  at::Tensor src = t->t;
+  if (!src.device().is_cpu()) src = src.to(at::kCPU);
+  src = src.contiguous();
+  if (src.nbytes() != nbytes) {
+    return error_msg("destination has " + std::to_string(nbytes) + " bytes but the tensor holds " +
+                     std::to_string(src.nbytes()));
+  }
+  if (nbytes > 0) std::memcpy(dst, src.data_ptr(), nbytes);
+  HP_CATCH
+}
+
+char *hp_tensor_to(hp_tensor t, const char *device, int dtype, hp_tensor *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  auto d = parse_device(device);
+  auto st = dtype < 0 ? t->t.scalar_type() : scalar_type(dtype);
+  *out = new hp_tensor_s{t->t.to(d, st)};
+  HP_CATCH
+}
+
+char *hp_tensor_contiguous(hp_tensor t, hp_tensor *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  *out = new hp_tensor_s{t->t.contiguous()};
+  HP_CATCH
+}
+
+char *hp_tensor_shallow_clone(hp_tensor t, hp_tensor *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  *out = new hp_tensor_s{t->t};
+  HP_CATCH
+}
+
+// ---- IValues ----
+
+char *hp_ivalue_from_tensor(hp_tensor t, hp_ivalue *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(t, "tensor")
+  *out = new_ivalue(t->t);
+  HP_CATCH
+}
+
+char *hp_ivalue_from_int(int64_t v, hp_ivalue *out) {
+  HP_TRY
+  *out = new_ivalue(v);
+  HP_CATCH
+}
+
+char *hp_ivalue_from_double(double v, hp_ivalue *out) {
+  HP_TRY
+  *out = new_ivalue(v);
+  HP_CATCH
+}
+
+char *hp_ivalue_from_bool(int v, hp_ivalue *out) {
+  HP_TRY
+  *out = new_ivalue(v != 0);
+  HP_CATCH
+}
+
+char *hp_ivalue_from_string(const char *s, hp_ivalue *out) {
+  HP_TRY
+  *out = new_ivalue(std::string(s));
+  HP_CATCH
+}
+
+char *hp_ivalue_none(hp_ivalue *out) {
+  HP_TRY
+  *out = new hp_ivalue_s{c10::IValue()};
+  HP_CATCH
+}
+
+char *hp_ivalue_tuple(const hp_ivalue *elems, int n, hp_ivalue *out) {
+  HP_TRY
+  std::vector<c10::IValue> v;
+  v.reserve(n);
+  for (int i = 0; i < n; i++) {
+    if (elems[i] == nullptr) return error_msg("tuple element " + std::to_string(i) + " is nil");
+    v.push_back(elems[i]->v);
+  }
+  *out = new_ivalue(c10::ivalue::Tuple::create(std::move(v)));
+  HP_CATCH
+}
+
+void hp_ivalue_free(hp_ivalue v) { delete v; }
+
+char *hp_ivalue_kind(hp_ivalue v, int *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(v, "ivalue")
+  const auto &x = v->v;
+  *out = x.isNone()        ? HP_IV_NONE
+         : x.isTensor()    ? HP_IV_TENSOR
+         : x.isDouble()    ? HP_IV_DOUBLE
+         : x.isInt()       ? HP_IV_INT
+         : x.isBool()      ? HP_IV_BOOL
+         : x.isString()    ? HP_IV_STRING
+         : x.isTuple()     ? HP_IV_TUPLE
+         : x.isList()      ? HP_IV_LIST
+         : x.isGenericDict() ? HP_IV_DICT
+                           : HP_IV_OTHER;
+  HP_CATCH
+}
+
+char *hp_ivalue_type_name(hp_ivalue v, char **out) {
+  HP_TRY
+  HP_CHECK_HANDLE(v, "ivalue")
+  *out = dup_string(v->v.tagKind());
+  HP_CATCH
+}
+
+char *hp_ivalue_to_tensor(hp_ivalue v, hp_tensor *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(v, "ivalue")
+  *out = new hp_tensor_s{v->v.toTensor()};
+  HP_CATCH
+}
+
+char *hp_ivalue_to_int(hp_ivalue v, int64_t *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(v, "ivalue")
+  *out = v->v.toInt();
+  HP_CATCH
+}
+
+char *hp_ivalue_to_double(hp_ivalue v, double *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(v, "ivalue")
+  *out = v->v.toDouble();
+  HP_CATCH
+}
+
+char *hp_ivalue_to_bool(hp_ivalue v, int *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(v, "ivalue")
+  *out = v->v.toBool() ? 1 : 0;
+  HP_CATCH
+}
+
+char *hp_ivalue_to_string(hp_ivalue v, char **out) {
+  HP_TRY
+  HP_CHECK_HANDLE(v, "ivalue")
+  *out = dup_string(v->v.toStringRef());
+  HP_CATCH
+}
+
+char *hp_ivalue_len(hp_ivalue v, int64_t *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(v, "ivalue")
+  const auto &x = v->v;
+  if (x.isTuple()) {
+    *out = static_cast<int64_t>(x.toTupleRef().elements().size());
+  } else if (x.isList()) {
+    *out = static_cast<int64_t>(x.toListRef().size());
+  } else if (x.isGenericDict()) {
+    *out = static_cast<int64_t>(x.toGenericDict().size());
+  } else {
+    return error_msg(std::string("ivalue of kind ") + x.tagKind() + " has no elements");
+  }
+  HP_CATCH
+}
+
+char *hp_ivalue_elem(hp_ivalue v, int64_t i, hp_ivalue *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(v, "ivalue")
+  const auto &x = v->v;
+  if (x.isTuple()) {
+    const auto &e = x.toTupleRef().elements();
+    if (i < 0 || i >= static_cast<int64_t>(e.size())) return error_msg("tuple index out of range");
+    *out = new hp_ivalue_s{e[i]};
+  } else if (x.isList()) {
+    auto l = x.toListRef();
+    if (i < 0 || i >= static_cast<int64_t>(l.size())) return error_msg("list index out of range");
+    *out = new hp_ivalue_s{l[i]};
+  } else {
+    return error_msg(std::string("ivalue of kind ") + x.tagKind() + " is not a tuple or list");
+  }
+  HP_CATCH
+}
+
+char *hp_ivalue_dict_item(hp_ivalue v, int64_t i, hp_ivalue *key, hp_ivalue *value) {
+  HP_TRY
+  HP_CHECK_HANDLE(v, "ivalue")
+  if (!v->v.isGenericDict()) return error_msg(std::string("ivalue of kind ") + v->v.tagKind() + " is not a dict");
+  auto d = v->v.toGenericDict();
+  if (i < 0 || i >= static_cast<int64_t>(d.size())) return error_msg("dict index out of range");
+  // c10::Dict keeps insertion order, so index i is stable between calls.
+  auto it = d.begin();
+  std::advance(it, i);
+  *key = new hp_ivalue_s{it->key()};
+  *value = new hp_ivalue_s{it->value()};
+  HP_CATCH
+}
+
+// ---- modules ----
+
+char *hp_module_load(const char *path, const char *device, hp_module *out) {
+  HP_TRY
+  auto d = parse_device(device);
+  auto m = torch::jit::load(std::string(path), d);
+  m.eval();
+  *out = new hp_module_s{std::move(m), d};
+  HP_CATCH
+}
+
+void hp_module_free(hp_module m) { delete m; }
+
+char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(m, "module")
+  std::vector<c10::IValue> args;
+  args.reserve(n);
+  for (int i = 0; i < n; i++) {
+    if (inputs[i] == nullptr) return error_msg("forward input " + std::to_string(i) + " is nil");
+    args.push_back(inputs[i]->v);
+  }
+  c10::InferenceMode guard;
+  *out = new_ivalue(m->m.forward(std::move(args)));
+  HP_CATCH
+}
+
+char *hp_module_nbytes(hp_module m, size_t *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(m, "module")
+  size_t total = 0;
+  for (const auto &p : m->m.parameters()) total += p.nbytes();
+  for (const auto &b : m->m.buffers()) total += b.nbytes();
+  *out = total;
+  HP_CATCH
+}
+
+char *hp_module_to(hp_module m, const char *device, int dtype) {
+  HP_TRY
+  HP_CHECK_HANDLE(m, "module")
+  auto d = parse_device(device);
+  if (dtype < 0) {
+    m->m.to(d);
+  } else {
+    m->m.to(d, scalar_type(dtype));
+  }
+  m->device = d;
+  HP_CATCH
+}
+
+}  // extern "C"

@@ -1,0 +1,107 @@
+/*
+ * hfpipe_torch: a flat C API over libtorch for the Go package
+ * github.com/hfpipe/hfpipe/torch, in the manner of tch-rs's torch-sys.
+ *
+ * Conventions:
+ *  - Every function returns NULL on success or a malloc'd, NUL-terminated
+ *    error message that the caller releases with hp_free_error. Errors are
+ *    returned from the same call (never kept in thread-local state) because a
+ *    goroutine may move to another OS thread between two cgo calls.
+ *  - Handles are opaque; each has exactly one owner that frees it with the
+ *    matching *_free function. Freeing NULL is a no-op.
+ *  - No C++ exception crosses this boundary.
+ */
+#ifndef HFPIPE_TORCH_H
+#define HFPIPE_TORCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hp_tensor_s *hp_tensor;
+typedef struct hp_module_s *hp_module;
+typedef struct hp_ivalue_s *hp_ivalue;
+
+/* IValue kinds reported by hp_ivalue_kind. */
+enum {
+  HP_IV_NONE = 0,
+  HP_IV_TENSOR = 1,
+  HP_IV_DOUBLE = 2,
+  HP_IV_INT = 3,
+  HP_IV_BOOL = 4,
+  HP_IV_STRING = 5,
+  HP_IV_TUPLE = 6,
+  HP_IV_LIST = 7,
+  HP_IV_DICT = 8,
+  HP_IV_OTHER = 99
+};
+
+void hp_free_error(char *err);
+
+/* ---- runtime ---- */
+char *hp_version(char **out); /* out: malloc'd libtorch version, free with hp_free_error */
+char *hp_set_num_threads(int n);
+char *hp_get_num_threads(int *out);
+char *hp_manual_seed(uint64_t seed);
+char *hp_cuda_is_available(int *out);
+char *hp_cuda_device_count(int *out);
+char *hp_cuda_synchronize(int device);
+
+/* ---- tensors ----
+ * dtype values are c10::ScalarType codes. device strings are torch::Device
+ * syntax: "cpu", "cuda", "cuda:N". */
+char *hp_tensor_from_data(const void *data, size_t nbytes, int dtype,
+                          const int64_t *shape, int ndim, hp_tensor *out);
+/* Wraps caller memory without copying; the memory must stay valid and
+ * unmoved until the tensor is freed (Go pins it). */
+char *hp_tensor_from_blob(void *data, int dtype, const int64_t *shape, int ndim,
+                          hp_tensor *out);
+void hp_tensor_free(hp_tensor t);
+char *hp_tensor_ndim(hp_tensor t, int *out);
+char *hp_tensor_shape(hp_tensor t, int64_t *out); /* out has room for ndim */
+char *hp_tensor_dtype(hp_tensor t, int *out);
+char *hp_tensor_device(hp_tensor t, int *type, int *index); /* type: 0 cpu, 1 cuda, other: c10 code */
+char *hp_tensor_numel(hp_tensor t, int64_t *out);
+char *hp_tensor_nbytes(hp_tensor t, size_t *out);
+/* Copies the elements, in row-major order, into dst (nbytes must match). */
+char *hp_tensor_copy_to(hp_tensor t, void *dst, size_t nbytes);
+char *hp_tensor_to(hp_tensor t, const char *device, int dtype, hp_tensor *out); /* dtype -1: keep */
+char *hp_tensor_contiguous(hp_tensor t, hp_tensor *out);
+char *hp_tensor_shallow_clone(hp_tensor t, hp_tensor *out);
+
+/* ---- IValues ---- */
+char *hp_ivalue_from_tensor(hp_tensor t, hp_ivalue *out);
+char *hp_ivalue_from_int(int64_t v, hp_ivalue *out);
+char *hp_ivalue_from_double(double v, hp_ivalue *out);
+char *hp_ivalue_from_bool(int v, hp_ivalue *out);
+char *hp_ivalue_from_string(const char *s, hp_ivalue *out);
+char *hp_ivalue_none(hp_ivalue *out);
+char *hp_ivalue_tuple(const hp_ivalue *elems, int n, hp_ivalue *out);
+void hp_ivalue_free(hp_ivalue v);
+char *hp_ivalue_kind(hp_ivalue v, int *out);
+char *hp_ivalue_type_name(hp_ivalue v, char **out);
+char *hp_ivalue_to_tensor(hp_ivalue v, hp_tensor *out);
+char *hp_ivalue_to_int(hp_ivalue v, int64_t *out);
+char *hp_ivalue_to_double(hp_ivalue v, double *out);
+char *hp_ivalue_to_bool(hp_ivalue v, int *out);
+char *hp_ivalue_to_string(hp_ivalue v, char **out);
+/* Tuples, lists and dicts: number of elements, and element i (dicts: key and value). */
+char *hp_ivalue_len(hp_ivalue v, int64_t *out);
+char *hp_ivalue_elem(hp_ivalue v, int64_t i, hp_ivalue *out);
+char *hp_ivalue_dict_item(hp_ivalue v, int64_t i, hp_ivalue *key, hp_ivalue *value);
+
+/* ---- TorchScript modules ---- */
+char *hp_module_load(const char *path, const char *device, hp_module *out);
+void hp_module_free(hp_module m);
+/* Runs forward under c10::InferenceMode. */
+char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *out);
+char *hp_module_nbytes(hp_module m, size_t *out);
+char *hp_module_to(hp_module m, const char *device, int dtype); /* dtype -1: keep */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,14 @@
+// Package torch is hfpipe's cgo binding over libtorch: tensors that move
+// between Go slices and libtorch, and TorchScript modules loaded on CPU or
+// CUDA and run under inference mode.
+//
+// The binding goes through a flat C shim (csrc/hfpipe_torch.h, built by the
+// repository's CMakeLists.txt into build/libhfpipe_torch.so). Every shim call
+// returns its error in the same call, so a libtorch failure is a Go error and
+// never aborts the process.
+//
+// Ownership: every *Tensor and *Module owns one libtorch object. Call Close as
+// soon as you are done; a finaliser frees what is forgotten, and the package
+// nudges the garbage collector when the native memory held by unreachable
+// objects grows, so code that relies on finalisers stays bounded too.
+package torch

@@ -1,0 +1,49 @@
+package torch
+
+/*
+#include <stdlib.h>
+#include "hfpipe_torch.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Error is a failure reported by libtorch, with the operation that failed.
+type Error struct {
+	Op  string // the binding operation, e.g. "load module"
+	Msg string // libtorch's message, without the C++ backtrace
+}
+
+func (e *Error) Error() string { return "torch: " + e.Op + ": " + strings.TrimSpace(e.Msg) }
+
+// ErrClosed is returned when a Tensor or Module is used after Close.
+var ErrClosed = errors.New("torch: use of closed object")
+
+// ErrNoCUDA is wrapped by errors returned when a CUDA device is asked for
+// but libtorch sees none.
+var ErrNoCUDA = errors.New("CUDA is not available")
+
+// check turns a shim error string into a Go error and frees it.
+func check(op string, cerr *C.char) error {
+	if cerr == nil {
+		return nil
+	}
+	msg := C.GoString(cerr)
+	C.hp_free_error(cerr)
+	return &Error{Op: op, Msg: msg}
+}
+
+// cString returns a C string owned by the shim (malloc'd) as Go and frees it.
+func cString(p *C.char) string {
+	s := C.GoString(p)
+	C.hp_free_error(p)
+	return s
+}
+
+func errorf(op, format string, args ...any) error {
+	return &Error{Op: op, Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,149 @@
+package torch
+
+/*
+#include <stdlib.h>
+#include "hfpipe_torch.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// Module is a TorchScript module (a file written by torch.jit.save) loaded
+// on one device. Forward is safe for concurrent use; Close waits for running
+// calls to finish.
+type Module struct {
+	mu      sync.RWMutex
+	h       C.hp_module
+	path    string
+	device  Device
+	nbytes  int64
+	cleanup runtime.Cleanup
+}
+
+// moduleOverhead is what the accounting charges for a module beyond its
+// parameters and buffers: the compiled graphs and code, which libtorch does
+// not report. A rough figure is enough; it only decides when unreachable,
+// unclosed modules make the binding force a collection.
+const moduleOverhead = 1 << 20
+
+type moduleRef struct {
+	h      C.hp_module
+	nbytes int64
+}
+
+func freeModule(r moduleRef) {
+	C.hp_module_free(r.h)
+	nativeFree(r.nbytes)
+}
+
+// Load reads a TorchScript file and places its parameters on device.
+func Load(path string, device Device) (*Module, error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("torch: load module: %s does not exist: export the model to TorchScript first (torch.jit.save)", path)
+	case err != nil:
+		return nil, fmt.Errorf("torch: load module: %w", err)
+	case st.IsDir():
+		return nil, fmt.Errorf("torch: load module: %s is a directory, not a TorchScript file", path)
+	}
+	if err := CheckDevice(device); err != nil {
+		return nil, err
+	}
+	cp, cd := C.CString(path), C.CString(device.String())
+	defer C.free(unsafe.Pointer(cp))
+	defer C.free(unsafe.Pointer(cd))
+	var h C.hp_module
+	if err := check("load module", C.hp_module_load(cp, cd, &h)); err != nil {
+		var te *Error
+		if errors.As(err, &te) && (strings.Contains(te.Msg, "zip archive") || strings.Contains(te.Msg, "PytorchStreamReader")) {
+			return nil, fmt.Errorf("torch: load module: %s is not a readable TorchScript archive (corrupt, truncated, or not written by torch.jit.save): %w", path, err)
+		}
+		return nil, fmt.Errorf("torch: load module %s: %w", path, err)
+	}
+	var nb C.size_t
+	if err := check("module nbytes", C.hp_module_nbytes(h, &nb)); err != nil {
+		C.hp_module_free(h)
+		return nil, err
+	}
+	m := &Module{h: h, path: path, device: device, nbytes: int64(nb) + moduleOverhead}
+	nativeAlloc(m.nbytes)
+	m.cleanup = runtime.AddCleanup(m, freeModule, moduleRef{h, m.nbytes})
+	return m, nil
+}
+
+// Device returns the device the module was loaded on.
+func (m *Module) Device() Device { return m.device }
+
+// Path returns the file the module was loaded from.
+func (m *Module) Path() string { return m.path }
+
+// Forward runs the module's forward method under inference mode (no
+// autograd) and returns its output, which the caller owns (CloseValue).
+// Inputs are *Tensor, int64, float64, bool, string, nil or Tuple values.
+//
+// ctx is checked before the call; a forward pass already running inside
+// libtorch cannot be interrupted, so long jobs should be split into batches
+// (the pipeline does so and checks ctx between them).
+func (m *Module) Forward(ctx context.Context, inputs ...Value) (Value, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("torch: forward: %w", err)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.h == nil {
+		return nil, ErrClosed
+	}
+	unlock := lockTensors(Tuple(inputs))
+	defer unlock()
+	ivs := (*C.hp_ivalue)(C.malloc(C.size_t(len(inputs)+1) * C.size_t(unsafe.Sizeof(C.hp_ivalue(nil)))))
+	defer C.free(unsafe.Pointer(ivs))
+	args := unsafe.Slice(ivs, len(inputs))
+	for i := range args {
+		args[i] = nil
+	}
+	defer func() {
+		for _, a := range args {
+			C.hp_ivalue_free(a)
+		}
+	}()
+	for i, in := range inputs {
+		iv, err := toIValue(in)
+		if err != nil {
+			return nil, fmt.Errorf("torch: forward input %d: %w", i, err)
+		}
+		args[i] = iv
+	}
+	var out C.hp_ivalue
+	if err := check("forward", C.hp_module_forward(m.h, ivs, C.int(len(inputs)), &out)); err != nil {
+		return nil, fmt.Errorf("torch: forward of %s: %w", m.path, err)
+	}
+	defer C.hp_ivalue_free(out)
+	return fromIValue(out)
+}
+
+// Close frees the module. It is safe to call more than once.
+func (m *Module) Close() error {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.h == nil {
+		return nil
+	}
+	m.cleanup.Stop()
+	freeModule(moduleRef{m.h, m.nbytes})
+	m.h = nil
+	return nil
+}

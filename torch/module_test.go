@@ -1,0 +1,173 @@
+package torch_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hfpipe/hfpipe/torch"
+)
+
+// assertSameValue compares a forward result with Python's, bitwise.
+func assertSameValue(t *testing.T, want encValue, got torch.Value, path string) {
+	t.Helper()
+	switch want.Kind {
+	case "tensor":
+		x, ok := got.(*torch.Tensor)
+		require.True(t, ok, "%s: want a tensor, got %T", path, got)
+		assert.Equal(t, want.Tensor.Shape, x.Shape(), path)
+		assert.Equal(t, want.Tensor.DType, x.DType().String(), path)
+		assert.Equal(t, want.Tensor.bytes(t), tensorBytes(t, x), "%s: values differ from Python's (bitwise)", path)
+	case "tuple":
+		tup, ok := got.(torch.Tuple)
+		require.True(t, ok, "%s: want a tuple, got %T", path, got)
+		require.Len(t, tup, len(want.Items), path)
+		for i := range want.Items {
+			assertSameValue(t, want.Items[i], tup[i], path+"/"+string(rune('0'+i)))
+		}
+	case "dict":
+		d, ok := got.(*torch.Dict)
+		require.True(t, ok, "%s: want a dict, got %T", path, got)
+		require.Len(t, d.Keys, len(want.Keys), path)
+		for i, k := range want.Keys {
+			assert.Equal(t, k, d.Keys[i], "%s: key order", path)
+			v, ok := d.Get(k)
+			require.True(t, ok, k)
+			assertSameValue(t, want.Items[i], v, path+"/"+k)
+		}
+	default:
+		t.Fatalf("unknown fixture kind %q", want.Kind)
+	}
+}
+
+func forwardFixture(t *testing.T, device torch.Device, fixtureDevice string) {
+	f := fixtures(t, fixtureDevice)
+	inputs := inputTensors(t, f)
+	defer func() {
+		for _, x := range inputs {
+			x.Close()
+		}
+	}()
+	var args []torch.Value
+	for _, x := range inputs {
+		if device.IsCUDA() {
+			y, err := x.To(device)
+			require.NoError(t, err)
+			defer y.Close()
+			assert.Equal(t, device.Index, y.Device().Index)
+			x = y
+		}
+		args = append(args, x)
+	}
+	for _, name := range []string{"tensor", "tuple", "dict", "dictonly"} {
+		t.Run(name, func(t *testing.T) {
+			fx := f.Modules[name]
+			m, err := torch.Load(fx.Path, device)
+			require.NoError(t, err)
+			defer m.Close()
+			out, err := m.Forward(context.Background(), args...)
+			require.NoError(t, err)
+			defer torch.CloseValue(out)
+			assertSameValue(t, fx.Output, out, name)
+		})
+	}
+}
+
+func TestForwardMatchesPythonBitwise(t *testing.T) {
+	forwardFixture(t, torch.CPU, "cpu")
+}
+
+func TestForwardConcurrent(t *testing.T) {
+	f := fixtures(t, "cpu")
+	m, err := torch.Load(f.Modules["tensor"].Path, torch.CPU)
+	require.NoError(t, err)
+	defer m.Close()
+	inputs := inputTensors(t, f)
+	want := f.Modules["tensor"].Output.Tensor.bytes(t)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				out, err := m.Forward(context.Background(), inputs[0], inputs[1], inputs[2])
+				if !assert.NoError(t, err) {
+					return
+				}
+				assert.Equal(t, want, tensorBytes(t, out.(*torch.Tensor)))
+				torch.CloseValue(out)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestModuleErrors(t *testing.T) {
+	f := fixtures(t, "cpu")
+	dir := t.TempDir()
+
+	_, err := torch.Load(filepath.Join(dir, "missing.pt"), torch.CPU)
+	require.ErrorContains(t, err, "missing.pt does not exist")
+
+	_, err = torch.Load(dir, torch.CPU)
+	require.ErrorContains(t, err, "is a directory")
+
+	garbage := filepath.Join(dir, "garbage.pt")
+	require.NoError(t, os.WriteFile(garbage, []byte("this is not a zip archive"), 0o644))
+	_, err = torch.Load(garbage, torch.CPU)
+	require.ErrorContains(t, err, "not a readable TorchScript archive")
+
+	good, err := os.ReadFile(f.Modules["tensor"].Path)
+	require.NoError(t, err)
+	truncated := filepath.Join(dir, "truncated.pt")
+	require.NoError(t, os.WriteFile(truncated, good[:len(good)/2], 0o644))
+	_, err = torch.Load(truncated, torch.CPU)
+	require.ErrorContains(t, err, "not a readable TorchScript archive")
+
+	m, err := torch.Load(f.Modules["tensor"].Path, torch.CPU)
+	require.NoError(t, err)
+	inputs := inputTensors(t, f)
+	ctx := context.Background()
+
+	// ids as float32: the embedding lookup rejects them.
+	fl, err := torch.FromSlice(make([]float32, 15), 3, 5)
+	require.NoError(t, err)
+	_, err = m.Forward(ctx, inputs[0], fl, inputs[2])
+	require.Error(t, err)
+	assert.Regexp(t, `(?i)(Long|Int|scalar type|dtype|Float)`, err.Error())
+
+	// wrong shape: x must be [B, 6] to concatenate with the pooled embedding.
+	bad, err := torch.FromSlice(make([]float32, 12), 3, 4)
+	require.NoError(t, err)
+	_, err = m.Forward(ctx, bad, inputs[1], inputs[2])
+	require.Error(t, err)
+	assert.Regexp(t, `(?i)(size|shape|mat1|match)`, err.Error())
+
+	_, err = m.Forward(ctx, inputs[0])
+	require.ErrorContains(t, err, "forward")
+	assert.Regexp(t, `(?i)(argument|expected|missing)`, err.Error())
+
+	_, err = m.Forward(ctx, inputs[0], struct{}{}, inputs[2])
+	require.ErrorContains(t, err, "cannot pass a struct {}")
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = m.Forward(cctx, inputs[0], inputs[1], inputs[2])
+	require.ErrorIs(t, err, context.Canceled)
+
+	closedIn, err := torch.FromSlice([]float32{1})
+	require.NoError(t, err)
+	closedIn.Close()
+	_, err = m.Forward(ctx, closedIn, inputs[1], inputs[2])
+	require.ErrorIs(t, err, torch.ErrClosed)
+
+	require.NoError(t, m.Close())
+	require.NoError(t, m.Close())
+	_, err = m.Forward(ctx, inputs[0], inputs[1], inputs[2])
+	require.ErrorIs(t, err, torch.ErrClosed)
+}
