@@ -51,6 +51,7 @@ bench: shim
 gpu-bin: shim
 	mkdir -p build/gpu
 	$(GO) test -c -o build/gpu/torch.test ./torch
+	cp "$$($(GO) list -m -f '{{.Dir}}' github.com/sugarme/tokenizer)/pretrained/model/bert-base-uncased-vocab.txt" build/gpu/vocab.txt
 gpu-check:
 	bash third_party/gpu_check.sh
 

@@ -20,8 +20,13 @@ import (
 	"testing"
 )
 
-// RepoRoot returns the repository root (the folder holding go.mod).
+// RepoRoot returns the repository root (the folder holding go.mod), or
+// $HFPIPE_ROOT where set: test binaries carried to another machine (the GPU
+// check) run from a checkout at another path.
 func RepoRoot() string {
+	if r := os.Getenv("HFPIPE_ROOT"); r != "" {
+		return r
+	}
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
@@ -82,9 +87,14 @@ var (
 
 // UncasedVocab returns the path of bert-base-uncased-vocab.txt from the
 // sugarme/tokenizer module: the same 30522 tokens as distilbert-base-uncased.
+// $HFPIPE_VOCAB overrides it where no Go toolchain is at hand.
 func UncasedVocab(t testing.TB) string {
 	t.Helper()
 	vocabOnce.Do(func() {
+		if p := os.Getenv("HFPIPE_VOCAB"); p != "" {
+			vocabPath = p
+			return
+		}
 		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/sugarme/tokenizer").Output()
 		if err != nil {
 			vocabErr = fmt.Errorf("testenv: go list sugarme/tokenizer: %w", err)
