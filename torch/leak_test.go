@@ -85,7 +85,11 @@ func TestNoLeakTensorCycles(t *testing.T) {
 	t.Logf("native bytes held by open tensors peaked at %d MiB", maxLive>>20)
 	require.Less(t, maxLive, int64(160<<20), "finalised tensors must be collected as native memory grows")
 	// glibc keeps freed chunks, so RSS reflects the peak above, not zero.
-	require.Less(t, g, int64(4*leakLimit), "100,000 tensor cycles relying on finalisers")
+	limit := int64(4 * leakLimit)
+	if raceEnabled {
+		limit = 16 * leakLimit
+	}
+	require.Less(t, g, limit, "100,000 tensor cycles relying on finalisers")
 }
 
 func TestNoLeakModuleCycles(t *testing.T) {

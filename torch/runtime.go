@@ -98,6 +98,11 @@ func nativeAlloc(n int64) {
 		return // another goroutine is already collecting
 	}
 	defer nativeGCMu.Unlock()
+	// The finalisers of the previous forced collection have freed their
+	// tensors by now; hand those pages back to the OS, since glibc keeps
+	// them in per-thread arenas otherwise (cgo calls and finalisers run on
+	// many threads).
+	C.hp_release_free_memory()
 	lowNative.Store(liveNative.Load())
 	runtime.GC()
 }

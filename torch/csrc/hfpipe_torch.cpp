@@ -9,6 +9,10 @@
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -144,6 +148,14 @@ char *hp_cuda_synchronize(int device) {
   if (!torch::cuda::is_available()) return error_msg("CUDA is not available");
   torch::cuda::synchronize(device);
   HP_CATCH
+}
+
+int hp_release_free_memory(void) {
+#if defined(__GLIBC__)
+  return malloc_trim(0);
+#else
+  return 0;
+#endif
 }
 
 // ---- tensors ----

@@ -49,6 +49,8 @@ char *hp_manual_seed(uint64_t seed);
 char *hp_cuda_is_available(int *out);
 char *hp_cuda_device_count(int *out);
 char *hp_cuda_synchronize(int device);
+/* Returns free heap memory to the OS (glibc malloc_trim); 0 where unsupported. */
+int hp_release_free_memory(void);
 
 /* ---- tensors ----
  * dtype values are c10::ScalarType codes. device strings are torch::Device
