@@ -90,6 +90,14 @@ var (
 // $HFPIPE_VOCAB overrides it where no Go toolchain is at hand.
 func UncasedVocab(t testing.TB) string {
 	t.Helper()
+	p, err := uncasedVocab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func uncasedVocab() (string, error) {
 	vocabOnce.Do(func() {
 		if p := os.Getenv("HFPIPE_VOCAB"); p != "" {
 			vocabPath = p
@@ -105,8 +113,5 @@ func UncasedVocab(t testing.TB) string {
 			vocabErr = errors.New("testenv: vocabulary missing from sugarme/tokenizer module: " + err.Error())
 		}
 	})
-	if vocabErr != nil {
-		t.Fatal(vocabErr)
-	}
-	return vocabPath
+	return vocabPath, vocabErr
 }
