@@ -1,0 +1,145 @@
+package hf
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hfpipe/hfpipe/torch"
+)
+
+// Head names the task-specific part of a model, as in the transformers
+// class names (AutoModel, AutoModelFor<Head>). An export holds one head.
+type Head string
+
+// Heads. Only Base and SequenceClassification have loaders today; the others
+// name the exports the course lists, so that an export of them is
+// recognised and refused with a clear message rather than misread.
+const (
+	HeadBase                   Head = "base"
+	HeadSequenceClassification Head = "sequence-classification"
+	HeadTokenClassification    Head = "token-classification"
+	HeadQuestionAnswering      Head = "question-answering"
+	HeadMaskedLM               Head = "masked-lm"
+	HeadMultipleChoice         Head = "multiple-choice"
+	HeadCausalLM               Head = "causal-lm"
+)
+
+// ExportInfo is the metadata file written beside a TorchScript export by
+// third_party/tools/export.py (hfpipe-{head}-{device}-{dtype}.json).
+type ExportInfo struct {
+	FormatVersion         int      `json:"format_version"`
+	Format                string   `json:"format"`
+	File                  string   `json:"file"`
+	Head                  Head     `json:"head"`
+	ModelType             string   `json:"model_type"`
+	Architectures         []string `json:"architectures"`
+	Inputs                []string `json:"inputs"`
+	Outputs               []string `json:"outputs"`
+	OutputKind            string   `json:"output_kind"`
+	TorchVersion          string   `json:"torch_version"`
+	TransformersVersion   string   `json:"transformers_version"`
+	TracedDevice          string   `json:"traced_device"`
+	DType                 string   `json:"dtype"`
+	AttnImplementation    string   `json:"attn_implementation"`
+	MaxPositionEmbeddings int      `json:"max_position_embeddings"`
+	VocabSize             int      `json:"vocab_size"`
+	SHA256                string   `json:"sha256"`
+
+	// Path is the metadata file this was read from.
+	Path string `json:"-"`
+}
+
+// ModulePath is the TorchScript file the metadata describes.
+func (e *ExportInfo) ModulePath() string { return filepath.Join(filepath.Dir(e.Path), e.File) }
+
+// ExportStem is the file name, without extension, of the export of head
+// for a device type ("cpu" or "cuda") and dtype.
+func ExportStem(head Head, device torch.Device, dtype torch.DType) string {
+	dev := "cpu"
+	if device.IsCUDA() {
+		dev = "cuda"
+	}
+	return fmt.Sprintf("hfpipe-%s-%s-%s", head, dev, dtype)
+}
+
+// ErrNoExport is wrapped by the error FindExport returns when a model folder
+// has no TorchScript export for the wanted head, device and dtype.
+var ErrNoExport = errors.New("no TorchScript export")
+
+// FindExport reads the metadata of the export of head for device and dtype
+// in dir and checks it is usable: right head, supported format, a module
+// file present.
+func FindExport(dir string, head Head, device torch.Device, dtype torch.DType) (*ExportInfo, error) {
+	stem := ExportStem(head, device, dtype)
+	metaPath := filepath.Join(dir, stem+".json")
+	raw, err := os.ReadFile(metaPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, noExportError(dir, head, device, dtype)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hf: reading export metadata: %w", err)
+	}
+	var info ExportInfo
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return nil, fmt.Errorf("hf: export metadata %s is not valid JSON (%v): re-run the export", metaPath, err)
+	}
+	info.Path = metaPath
+	switch {
+	case info.Head != head:
+		return nil, fmt.Errorf("hf: export metadata %s is for head %q, not %q: re-run the export", metaPath, info.Head, head)
+	case info.Format != "torchscript":
+		return nil, fmt.Errorf("hf: export %s has format %q; this build loads torchscript only", metaPath, info.Format)
+	case len(info.Inputs) < 2 || info.Inputs[0] != "input_ids" || info.Inputs[1] != "attention_mask":
+		return nil, fmt.Errorf("hf: export %s takes inputs %v; want input_ids, attention_mask[, token_type_ids]", metaPath, info.Inputs)
+	case info.File == "":
+		return nil, fmt.Errorf("hf: export metadata %s names no module file: re-run the export", metaPath)
+	}
+	if _, err := os.Stat(info.ModulePath()); err != nil {
+		return nil, fmt.Errorf("hf: export metadata %s is there but its module %s is missing: re-run the export", metaPath, info.File)
+	}
+	return &info, nil
+}
+
+func noExportError(dir string, head Head, device torch.Device, dtype torch.DType) error {
+	dev := "cpu"
+	if device.IsCUDA() {
+		dev = "cuda"
+	}
+	var have []string
+	if m, _ := filepath.Glob(filepath.Join(dir, "hfpipe-*.json")); len(m) > 0 {
+		for _, p := range m {
+			have = append(have, strings.TrimSuffix(filepath.Base(p), ".json"))
+		}
+		sort.Strings(have)
+	}
+	msg := fmt.Sprintf("hf: %v for head %s on %s in %s (want %s.pt)", ErrNoExport, head, dev+"/"+dtype.String(), dir, ExportStem(head, device, dtype))
+	if len(have) > 0 {
+		msg += "; the folder has " + strings.Join(have, ", ")
+	}
+	if hasWeights(dir) {
+		msg += fmt.Sprintf("; make it with: python third_party/tools/export.py --model %s --head %s --device %s --dtype %s", dir, head, dev, dtype)
+	} else {
+		msg += "; the folder has no weights either (model.safetensors or pytorch_model.bin): is it a model folder?"
+	}
+	return fmt.Errorf("%w", &exportError{msg: msg})
+}
+
+type exportError struct{ msg string }
+
+func (e *exportError) Error() string { return e.msg }
+func (e *exportError) Unwrap() error { return ErrNoExport }
+
+func hasWeights(dir string) bool {
+	for _, pat := range []string{"model.safetensors", "model-*-of-*.safetensors", "pytorch_model.bin"} {
+		if m, _ := filepath.Glob(filepath.Join(dir, pat)); len(m) > 0 {
+			return true
+		}
+	}
+	return false
+}

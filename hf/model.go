@@ -1,0 +1,286 @@
+package hf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/hfpipe/hfpipe/hf/tokenizer"
+	"github.com/hfpipe/hfpipe/torch"
+)
+
+// Model is a TorchScript export of a Hugging Face model loaded on a device,
+// with the config it was made from. The typed loaders (AutoModel,
+// AutoModelForSequenceClassification) wrap it; Model itself runs any head.
+// It is safe for concurrent use.
+type Model struct {
+	// Config is the model's config.json.
+	Config *Config
+	// Export is the metadata of the loaded TorchScript file.
+	Export *ExportInfo
+	// Dir is the model folder.
+	Dir string
+
+	head   Head
+	device torch.Device
+	dtype  torch.DType
+	module *torch.Module
+}
+
+// Device returns the device the model runs on.
+func (m *Model) Device() torch.Device { return m.device }
+
+// DType returns the dtype of the model's floating-point weights and outputs.
+func (m *Model) DType() torch.DType { return m.dtype }
+
+// Head returns which head the loaded export computes.
+func (m *Model) Head() Head { return m.head }
+
+// MaxLength is the longest sequence the model accepts (its position table).
+func (m *Model) MaxLength() int {
+	if m.Export.MaxPositionEmbeddings > 0 {
+		return m.Export.MaxPositionEmbeddings
+	}
+	return m.Config.MaxPositionEmbeddings
+}
+
+// Close frees the model's libtorch memory. Safe to call more than once.
+func (m *Model) Close() error {
+	if m == nil {
+		return nil
+	}
+	return m.module.Close()
+}
+
+// Run feeds a padded tokenizer batch to the export and returns its first
+// output ([B, T, H] last_hidden_state, or [B, num_labels] logits) on the
+// model's device. The caller owns the tensor.
+func (m *Model) Run(ctx context.Context, b *tokenizer.Batch) (*torch.Tensor, error) {
+	if b == nil || b.Size == 0 {
+		return nil, errors.New("hf: forward: empty batch (nothing to run)")
+	}
+	if b.SeqLen == 0 {
+		return nil, errors.New("hf: forward: the batch rows have different lengths: encode with padding (tokenizer.PadLongest) so the batch is rectangular")
+	}
+	if max := m.MaxLength(); max > 0 && b.SeqLen > max {
+		return nil, fmt.Errorf("hf: forward: sequences of %d tokens exceed the model's %d positions: encode with truncation (tokenizer.LongestFirst)", b.SeqLen, max)
+	}
+	if want := b.Size * b.SeqLen; len(b.InputIDs) != want || len(b.AttentionMask) != want {
+		return nil, fmt.Errorf("hf: forward: batch of %dx%d has %d ids and %d mask values", b.Size, b.SeqLen, len(b.InputIDs), len(b.AttentionMask))
+	}
+	inputs := make([]torch.Value, 0, len(m.Export.Inputs))
+	defer func() { torch.CloseValue(torch.Tuple(inputs)) }()
+	for _, name := range m.Export.Inputs {
+		var data []int64
+		switch name {
+		case "input_ids":
+			data = b.InputIDs
+		case "attention_mask":
+			data = b.AttentionMask
+		case "token_type_ids":
+			data = b.TokenTypeIDs
+			if len(data) != len(b.InputIDs) {
+				data = make([]int64, len(b.InputIDs))
+			}
+		default:
+			return nil, fmt.Errorf("hf: forward: the export wants an input %q that tokenizer batches do not provide", name)
+		}
+		x, err := m.tensorOnDevice(data, int64(b.Size), int64(b.SeqLen))
+		if err != nil {
+			return nil, fmt.Errorf("hf: forward: %s: %w", name, err)
+		}
+		inputs = append(inputs, x)
+	}
+	out, err := m.module.Forward(ctx, inputs...)
+	if err != nil {
+		return nil, fmt.Errorf("hf: forward: %w", err)
+	}
+	switch v := out.(type) {
+	case *torch.Tensor:
+		return v, nil
+	case torch.Tuple:
+		if len(v) > 0 {
+			if t, ok := v[0].(*torch.Tensor); ok {
+				for _, rest := range v[1:] {
+					torch.CloseValue(rest)
+				}
+				return t, nil
+			}
+		}
+	}
+	torch.CloseValue(out)
+	return nil, fmt.Errorf("hf: forward: export %s returned %T, want a tensor or a tuple starting with one", m.Export.File, out)
+}
+
+func (m *Model) tensorOnDevice(data []int64, rows, cols int64) (*torch.Tensor, error) {
+	x, err := torch.FromSlice(data, rows, cols)
+	if err != nil || !m.device.IsCUDA() {
+		return x, err
+	}
+	defer x.Close()
+	return x.To(m.device)
+}
+
+// loadModel resolves idOrPath, finds (or makes) the export of head and loads it.
+func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (*Model, error) {
+	o := NewOptions(opts...)
+	device, dtype := o.Device, o.DType
+	if !device.IsCUDA() {
+		device = torch.CPU // the zero Device is the CPU too
+	}
+	if dtype == 0 {
+		dtype = torch.Float32
+	}
+	switch dtype {
+	case torch.Float32:
+	case torch.Float16, torch.BFloat16:
+		if !device.IsCUDA() {
+			return nil, fmt.Errorf("hf: dtype %s is supported on CUDA only; use float32 on the CPU", dtype)
+		}
+	default:
+		return nil, fmt.Errorf("hf: dtype %s is not a model dtype (want float32, or float16/bfloat16 on CUDA)", dtype)
+	}
+	if err := torch.CheckDevice(device); err != nil {
+		return nil, fmt.Errorf("hf: %w", err)
+	}
+	dir, err := ResolveModel(ctx, idOrPath, nil, opts...)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadConfig(dir + "/config.json")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkArchitecture(cfg, head); err != nil {
+		return nil, err
+	}
+	info, err := FindExport(dir, head, device, dtype)
+	if errors.Is(err, ErrNoExport) && hasWeights(dir) {
+		exp := o.Exporter
+		if exp == nil && !o.NoAutoExport {
+			exp = DefaultExporter()
+		}
+		if exp != nil {
+			if xerr := exp(ctx, dir, head, device, dtype); xerr != nil {
+				return nil, fmt.Errorf("hf: exporting %s for %s: %w", dir, head, xerr)
+			}
+			info, err = FindExport(dir, head, device, dtype)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if info.ModelType != "" && cfg.ModelType != "" && info.ModelType != cfg.ModelType {
+		return nil, fmt.Errorf("hf: export %s was made from a %s model but config.json says %s: re-run the export", info.File, info.ModelType, cfg.ModelType)
+	}
+	module, err := torch.Load(info.ModulePath(), device)
+	if err != nil {
+		return nil, fmt.Errorf("hf: loading %s: %w", info.File, err)
+	}
+	return &Model{Config: cfg, Export: info, Dir: dir, head: head, device: device, dtype: dtype, module: module}, nil
+}
+
+// checkArchitecture refuses a head the checkpoint does not have: transformers
+// would silently add a randomly initialised one, which is never what a user
+// running inference wants.
+func checkArchitecture(cfg *Config, head Head) error {
+	if head == HeadBase || len(cfg.Architectures) == 0 {
+		return nil
+	}
+	suffix := map[Head]string{
+		HeadSequenceClassification: "ForSequenceClassification",
+		HeadTokenClassification:    "ForTokenClassification",
+		HeadQuestionAnswering:      "ForQuestionAnswering",
+		HeadMaskedLM:               "ForMaskedLM",
+		HeadMultipleChoice:         "ForMultipleChoice",
+		HeadCausalLM:               "ForCausalLM",
+	}[head]
+	if slices.ContainsFunc(cfg.Architectures, func(a string) bool { return strings.HasSuffix(a, suffix) }) {
+		return nil
+	}
+	return fmt.Errorf("hf: %s: architectures %v have no %s head: this checkpoint was not trained for %s (use AutoModel for its hidden states, or pick a fine-tuned checkpoint)", cfg.Path, cfg.Architectures, suffix, head)
+}
+
+// BaseModelOutput is the output of AutoModel: the hidden states of the last
+// layer, [batch, sequence, hidden] on the model's device.
+type BaseModelOutput struct {
+	LastHiddenState *torch.Tensor
+}
+
+// Close frees the output tensors.
+func (o *BaseModelOutput) Close() error { return o.LastHiddenState.Close() }
+
+// SequenceClassifierOutput is the output of
+// AutoModelForSequenceClassification: logits [batch, num_labels].
+type SequenceClassifierOutput struct {
+	Logits *torch.Tensor
+}
+
+// Close frees the output tensors.
+func (o *SequenceClassifierOutput) Close() error { return o.Logits.Close() }
+
+// BaseModel is a model without a task head (transformers' AutoModel).
+type BaseModel struct{ *Model }
+
+// Forward returns the last hidden states for a padded batch.
+func (m *BaseModel) Forward(ctx context.Context, b *tokenizer.Batch) (*BaseModelOutput, error) {
+	t, err := m.Run(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	return &BaseModelOutput{LastHiddenState: t}, nil
+}
+
+// ModelForSequenceClassification is a model with a sequence classification
+// head (transformers' AutoModelForSequenceClassification).
+type ModelForSequenceClassification struct{ *Model }
+
+// Forward returns the logits for a padded batch.
+func (m *ModelForSequenceClassification) Forward(ctx context.Context, b *tokenizer.Batch) (*SequenceClassifierOutput, error) {
+	t, err := m.Run(ctx, b)
+	if err != nil {
+		return nil, err
+	}
+	if s := t.Shape(); len(s) != 2 || (m.Config.NumLabels() > 0 && s[1] != int64(m.Config.NumLabels())) {
+		t.Close()
+		return nil, fmt.Errorf("hf: the export returned logits of shape %v but config.json has %d labels: the export and the config do not belong together", s, m.Config.NumLabels())
+	}
+	return &SequenceClassifierOutput{Logits: t}, nil
+}
+
+// AutoModelLoader loads base models; use the AutoModel value.
+type AutoModelLoader struct{}
+
+// AutoModel loads a model's base (hidden states) export, as transformers'
+// AutoModel does: hf.AutoModel.FromPretrained(ctx, "distilbert-base-uncased").
+var AutoModel AutoModelLoader
+
+// FromPretrained loads the base export from a local folder or a Hub repo id.
+// Options choose the device (WithDevice), dtype (WithDType) and the Hub.
+func (AutoModelLoader) FromPretrained(ctx context.Context, idOrPath string, opts ...Option) (*BaseModel, error) {
+	m, err := loadModel(ctx, idOrPath, HeadBase, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &BaseModel{m}, nil
+}
+
+// AutoModelForSequenceClassificationLoader loads classifiers; use the
+// AutoModelForSequenceClassification value.
+type AutoModelForSequenceClassificationLoader struct{}
+
+// AutoModelForSequenceClassification loads a classifier export, as
+// transformers' class of that name does.
+var AutoModelForSequenceClassification AutoModelForSequenceClassificationLoader
+
+// FromPretrained loads the sequence-classification export from a local
+// folder or a Hub repo id.
+func (AutoModelForSequenceClassificationLoader) FromPretrained(ctx context.Context, idOrPath string, opts ...Option) (*ModelForSequenceClassification, error) {
+	m, err := loadModel(ctx, idOrPath, HeadSequenceClassification, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &ModelForSequenceClassification{m}, nil
+}
