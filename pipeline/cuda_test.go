@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hfpipe/hfpipe/internal/testenv"
+	"github.com/hfpipe/hfpipe/torch"
+)
+
+// cudaOrSkipPath reports whether the CUDA tests run. Without a GPU they
+// check that asking for CUDA fails cleanly; HFPIPE_REQUIRE_CUDA=1 (set by
+// make gpu-check) makes a missing GPU a failure instead.
+func cudaOrSkipPath(t *testing.T) bool {
+	if torch.CUDAIsAvailable() {
+		return true
+	}
+	require.NotEqual(t, "1", os.Getenv("HFPIPE_REQUIRE_CUDA"), "HFPIPE_REQUIRE_CUDA=1 but libtorch sees no CUDA device")
+	_, err := NewTextClassification(context.Background(), WithModel(parityModel(t)), WithDevice(torch.CUDA(0)))
+	require.ErrorIs(t, err, torch.ErrNoCUDA)
+	assert.Contains(t, err.Error(), "use device cpu")
+	return false
+}
+
+// cudaModel is the 2-layer parity model with exports traced on CUDA in
+// float32 and float16 (the export tool runs on the GPU machine).
+func cudaModel(t *testing.T) string {
+	return testenv.Model(t, testenv.ModelSpec{Name: "distilbert-sst2-2layers-cuda", MakeArgs: []string{"--layers", "2"},
+		Exports: [][]string{
+			{"--head", "sequence-classification"},
+			{"--head", "sequence-classification", "--device", "cuda"},
+			{"--head", "sequence-classification", "--device", "cuda", "--dtype", "float16"},
+		}})
+}
+
+// TestCUDALogitsMatchPython: Go on CUDA against Python running the same
+// CUDA export on the same batches.
+func TestCUDALogitsMatchPython(t *testing.T) {
+	if !cudaOrSkipPath(t) {
+		return
+	}
+	ctx := context.Background()
+	dir := cudaModel(t)
+	texts, _ := parityCorpus(200, 40, 10, 0)
+	clf, err := NewTextClassification(ctx, WithModel(dir), WithDevice(torch.CUDA(0)))
+	require.NoError(t, err)
+	defer clf.Close()
+	encs, err := Preprocess(ctx, clf.Tokenizer, texts, nil, clf.maxLength())
+	require.NoError(t, err)
+	var inputs []batchInput
+	got := map[string][]float32{}
+	for i, rows := range batchOrder(make([]int, len(encs)), 16, false) {
+		b, err := padRows(clf.Tokenizer, encs, rows)
+		require.NoError(t, err)
+		logits, err := clf.Forward(ctx, b)
+		require.NoError(t, err)
+		name := fmt.Sprintf("cuda/%d", i)
+		got[name] = logits
+		inputs = append(inputs, toBatchInput(name, b))
+	}
+	ref := modelReference(t, dir, "sequence-classification", parityThreads, inputs, "--device", "cuda", "--no-eager")
+	maxDiff, bitwise := 0.0, 0
+	for _, in := range inputs {
+		want := ref[in.Name].TorchScript.floats(t)
+		require.Len(t, want, len(got[in.Name]))
+		same := true
+		for j := range want {
+			maxDiff = math.Max(maxDiff, math.Abs(float64(want[j]-got[in.Name][j])))
+			same = same && want[j] == got[in.Name][j]
+		}
+		if same {
+			bitwise++
+		}
+	}
+	fmt.Printf("cuda-parity: max_abs_diff=%.3g bitwise=%d/%d batches\n", maxDiff, bitwise, len(inputs))
+	assert.LessOrEqual(t, maxDiff, 1e-4, "CUDA logits against Python on the same export")
+}
+
+// TestCUDAFloat16Labels: float16 on CUDA gives the float32 labels.
+func TestCUDAFloat16Labels(t *testing.T) {
+	if !cudaOrSkipPath(t) {
+		return
+	}
+	ctx := context.Background()
+	dir := cudaModel(t)
+	texts, pairs := parityCorpus(400, 60, 20, 40)
+	run := func(dt torch.DType) [][]Result {
+		p, err := NewTextClassification(ctx, WithModel(dir), WithDevice(torch.CUDA(0)), WithDType(dt), WithBatchSize(32))
+		require.NoError(t, err)
+		defer p.Close()
+		a, err := p.Run(ctx, texts...)
+		require.NoError(t, err)
+		b, err := p.RunPairs(ctx, pairs)
+		require.NoError(t, err)
+		return append(a, b...)
+	}
+	f32, f16 := run(torch.Float32), run(torch.Float16)
+	same := 0
+	for i := range f32 {
+		if f32[i][0].Label == f16[i][0].Label {
+			same++
+		}
+	}
+	rate := float64(same) / float64(len(f32))
+	fmt.Printf("cuda-fp16: labels %d/%d equal to float32 (%.2f%%)\n", same, len(f32), 100*rate)
+	assert.GreaterOrEqual(t, rate, 0.995)
+}

@@ -1,0 +1,11 @@
+// Package pipeline runs Hugging Face tasks end to end the way transformers'
+// pipeline() does: preprocess (tokenize) → forward (the TorchScript model
+// through libtorch) → postprocess (softmax/sigmoid, id2label, top-k).
+//
+//	clf, err := pipeline.NewTextClassification(ctx, pipeline.WithModel("distilbert-base-uncased-finetuned-sst-2-english"))
+//	results, err := clf.Run(ctx, "I've been waiting for a HuggingFace course my whole life.", "I hate this so much!")
+//	fmt.Println(results) // [[{POSITIVE 0.9598}] [{NEGATIVE 0.9995}]]
+//
+// Each stage is exported so it can be tested and timed alone. Pipelines are
+// safe for concurrent use; a context cancels work between batches.
+package pipeline

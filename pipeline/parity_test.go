@@ -1,0 +1,189 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hfpipe/hfpipe/hf/tokenizer"
+	"github.com/hfpipe/hfpipe/internal/testenv"
+	"github.com/hfpipe/hfpipe/torch"
+)
+
+// Both sides run libtorch with this many intra-op threads: the same
+// libtorch with the same partitioning gives the same bits.
+const parityThreads = 2
+
+// parityModel is the model of the broad parity sweep: the real DistilBERT
+// shape and vocabulary with 2 layers instead of 6, so that hundreds of
+// inputs at four batch sizes run through Go, TorchScript-in-Python, eager
+// transformers and transformers.pipeline in minutes on 2 cores. The full
+// 6-layer model is checked on the course sentences (TestCourseWalkthrough).
+func parityModel(t *testing.T) string {
+	return testenv.Model(t, testenv.ModelSpec{Name: "distilbert-sst2-2layers", MakeArgs: []string{"--layers", "2"}})
+}
+
+type parityStats struct {
+	rows, bitwise     int
+	maxAbsDiff        float64
+	labels, labelsOK  int
+	scores, scoresBit int
+	maxScoreDiff      float64
+}
+
+func TestModelParity(t *testing.T) {
+	ctx := context.Background()
+	dir := parityModel(t)
+	require.NoError(t, torch.SetNumThreads(parityThreads))
+	texts, pairs := parityCorpus(230, 30, 10, 40)
+	require.GreaterOrEqual(t, len(texts)+len(pairs), 300)
+
+	var st parityStats
+	// Model level: the logits of the very batches Go ran, against Python
+	// running the same TorchScript file (bitwise) and the eager model.
+	clf, err := NewTextClassification(ctx, WithModel(dir), WithBatchSize(1))
+	require.NoError(t, err)
+	defer clf.Close()
+	encTexts, err := Preprocess(ctx, clf.Tokenizer, texts, nil, clf.maxLength())
+	require.NoError(t, err)
+	encPairs, err := Preprocess(ctx, clf.Tokenizer, nil, pairs, clf.maxLength())
+	require.NoError(t, err)
+	truncated := 0
+	for _, e := range encTexts {
+		if len(e.IDs) == 512 {
+			truncated++
+		}
+	}
+	require.GreaterOrEqual(t, truncated, 10, "the corpus must include texts over 512 tokens")
+
+	var inputs []batchInput
+	goLogits := map[string][]float32{}
+	for _, bs := range []int{1, 2, 8, 32} {
+		for kind, encs := range map[string][]tokenizer.Encoding{"texts": encTexts, "pairs": encPairs} {
+			lengths := make([]int, len(encs))
+			for i, rows := range batchOrder(lengths, bs, false) {
+				b, err := padRows(clf.Tokenizer, encs, rows)
+				require.NoError(t, err)
+				logits, err := clf.Forward(ctx, b)
+				require.NoError(t, err)
+				name := fmt.Sprintf("%s/bs%d/%d", kind, bs, i)
+				goLogits[name] = logits
+				inputs = append(inputs, toBatchInput(name, b))
+			}
+		}
+	}
+	ref := modelReference(t, dir, "sequence-classification", parityThreads, inputs)
+	n := clf.Model.Config.NumLabels()
+	for _, in := range inputs {
+		got, r := goLogits[in.Name], ref[in.Name]
+		ts, eager := r.TorchScript.floats(t), r.Eager.floats(t)
+		require.Len(t, ts, len(got), in.Name)
+		for row := 0; row*n < len(got); row++ {
+			st.rows++
+			same := true
+			for j := row * n; j < (row+1)*n; j++ {
+				same = same && math.Float32bits(got[j]) == math.Float32bits(ts[j])
+				st.maxAbsDiff = math.Max(st.maxAbsDiff, math.Abs(float64(got[j])-float64(eager[j])))
+			}
+			if same {
+				st.bitwise++
+			}
+		}
+	}
+
+	// Pipeline level: labels and scores against transformers.pipeline, at
+	// its default batch size 1 and at 8 (both sides batching in input order).
+	for _, bs := range []int{1, 8} {
+		p, err := NewTextClassification(ctx, WithModel(dir), WithBatchSize(bs), WithoutBucketing())
+		require.NoError(t, err)
+		gotT, err := p.Run(ctx, texts...)
+		require.NoError(t, err)
+		gotP, err := p.RunPairs(ctx, pairs)
+		require.NoError(t, err)
+		p.Close()
+		want := pipelineReference(t, dir, "text-classification", texts, pairs, "--batch-size", fmt.Sprint(bs), "--threads", fmt.Sprint(parityThreads))
+		compareResults(t, &st, fmt.Sprintf("bs%d", bs), append(want.Texts, want.Pairs...), append(gotT, gotP...))
+	}
+
+	fmt.Printf("model-parity: max_abs_diff=%.3g bitwise=%d/%d labels=%d/%d\n", st.maxAbsDiff, st.bitwise, st.rows, st.labelsOK, st.labels)
+	t.Logf("scores: %d/%d bitwise, max diff %.3g", st.scoresBit, st.scores, st.maxScoreDiff)
+	assert.Equal(t, st.rows, st.bitwise, "Go logits must equal Python's TorchScript logits bit for bit")
+	assert.LessOrEqual(t, st.maxAbsDiff, 1e-5, "Go logits against the eager transformers model")
+	assert.Equal(t, st.labels, st.labelsOK, "labels against transformers.pipeline")
+	assert.LessOrEqual(t, st.maxScoreDiff, 1e-6, "scores against transformers.pipeline")
+}
+
+func compareResults(t *testing.T, st *parityStats, tag string, want [][]refEntry, got [][]Result) {
+	t.Helper()
+	require.Len(t, got, len(want), tag)
+	for i := range want {
+		require.Len(t, got[i], len(want[i]), "%s input %d", tag, i)
+		for k := range want[i] {
+			st.labels++
+			st.scores++
+			w, g := want[i][k], got[i][k]
+			if w.Label == g.Label {
+				st.labelsOK++
+			} else {
+				t.Errorf("%s input %d: label %s, Python %s (scores %v / %v)", tag, i, g.Label, w.Label, g.Score, w.Score)
+			}
+			if f32hex(g.Score) == w.ScoreHex {
+				st.scoresBit++
+			}
+			st.maxScoreDiff = math.Max(st.maxScoreDiff, math.Abs(g.Score-w.Score))
+		}
+	}
+}
+
+// TestFeatureExtractionParity is the model parity of the base head: Go's
+// last_hidden_state for each batch against Python running the same
+// TorchScript file (compared by SHA-256 of the raw float32 bytes, to keep
+// hundreds of megabytes of hidden states out of JSON) and against the eager
+// transformers model (Python reports that difference; equal bytes make it
+// Go's too).
+func TestFeatureExtractionParity(t *testing.T) {
+	ctx := context.Background()
+	dir := parityModel(t)
+	require.NoError(t, torch.SetNumThreads(parityThreads))
+	texts, pairs := parityCorpus(90, 10, 4, 20)
+	p, err := NewFeatureExtraction(ctx, WithModel(dir))
+	require.NoError(t, err)
+	defer p.Close()
+	maxLen := p.maxLength()
+	encTexts, err := Preprocess(ctx, p.Tokenizer, texts, nil, maxLen)
+	require.NoError(t, err)
+	encPairs, err := Preprocess(ctx, p.Tokenizer, nil, pairs, maxLen)
+	require.NoError(t, err)
+	var inputs []batchInput
+	digests := map[string]string{}
+	for _, bs := range []int{1, 8} {
+		for kind, encs := range map[string][]tokenizer.Encoding{"texts": encTexts, "pairs": encPairs} {
+			for i, rows := range batchOrder(make([]int, len(encs)), bs, false) {
+				b, err := padRows(p.Tokenizer, encs, rows)
+				require.NoError(t, err)
+				hidden, _, err := p.Forward(ctx, b)
+				require.NoError(t, err)
+				name := fmt.Sprintf("%s/bs%d/%d", kind, bs, i)
+				digests[name] = sha256Floats(hidden)
+				inputs = append(inputs, toBatchInput(name, b))
+			}
+		}
+	}
+	ref := modelReference(t, dir, "base", parityThreads, inputs, "--digest-only")
+	bitwise, maxDiff := 0, 0.0
+	for _, in := range inputs {
+		r := ref[in.Name]
+		if digests[in.Name] == r.TorchScript.SHA256 {
+			bitwise++
+		} else {
+			t.Errorf("%s: last_hidden_state differs from Python's TorchScript output", in.Name)
+		}
+		maxDiff = math.Max(maxDiff, r.MaxAbsDiff)
+	}
+	fmt.Printf("feature-extraction-parity: max_abs_diff=%.3g bitwise=%d/%d batches (%d inputs, batch sizes 1 and 8)\n", maxDiff, bitwise, len(inputs), len(texts)+len(pairs))
+	assert.LessOrEqual(t, maxDiff, 1e-5, "TorchScript (= Go) against the eager transformers model")
+}
