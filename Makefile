@@ -37,11 +37,23 @@ test: vet
 	$(PY) -m pytest -q third_party/tools
 	$(GO) test -race -count=1 -timeout 40m $(GOTESTFLAGS) ./...
 
-demo: shim
-	$(GO) run ./cmd/hfpipe --explain "I've been waiting for a HuggingFace course my whole life." "I hate this so much!"
+# No Hub here, and no PyPI package ships a fine-tuned sentiment DistilBERT:
+# the demo builds the real distilbert-base-uncased-finetuned-sst-2-english
+# shape with random weights (and says so in its output).
+DEMO_MODEL := build/models/distilbert-sst2-random
+demo: shim $(DEMO_MODEL)/.complete
+	$(GO) run ./cmd/hfpipe --model $(DEMO_MODEL) --explain "I've been waiting for a HuggingFace course my whole life." "I hate this so much!"
+
+$(DEMO_MODEL)/.complete: $(VENV)/.installed third_party/tools/make_model.py third_party/tools/export.py
+	$(PY) third_party/tools/make_model.py --out $(DEMO_MODEL) --vocab "$$($(GO) list -m -f '{{.Dir}}' github.com/sugarme/tokenizer)/pretrained/model/bert-base-uncased-vocab.txt"
+	$(PY) third_party/tools/export.py --model $(DEMO_MODEL) --head base
+	$(PY) third_party/tools/export.py --model $(DEMO_MODEL) --head sequence-classification
+	@touch $@
 
 parity: shim
-	@$(GO) test -count=1 -v -run 'Parity' ./... | grep -E '^(tokenizer|model)-parity:'
+	@$(GO) test -count=1 -v -timeout 30m -run 'Parity' ./hf/tokenizer/ ./pipeline/ >build/parity.log 2>&1; rc=$$?; \
+	  for k in feature-extraction tokenizer model; do grep -E "^$$k-parity:" build/parity.log; done; \
+	  [ $$rc = 0 ] || { echo "parity: FAILED (rc $$rc), see build/parity.log"; exit $$rc; }
 
 bench: shim
 	$(GO) run ./bench/cmd/hfbench -out bench/results.md
@@ -51,6 +63,7 @@ bench: shim
 gpu-bin: shim
 	mkdir -p build/gpu
 	$(GO) test -c -o build/gpu/torch.test ./torch
+	$(GO) test -c -o build/gpu/pipeline.test ./pipeline
 	cp "$$($(GO) list -m -f '{{.Dir}}' github.com/sugarme/tokenizer)/pretrained/model/bert-base-uncased-vocab.txt" build/gpu/vocab.txt
 gpu-check:
 	bash third_party/gpu_check.sh
