@@ -64,12 +64,12 @@ func Load(path string, device Device) (*Module, error) {
 	defer C.free(unsafe.Pointer(cp))
 	defer C.free(unsafe.Pointer(cd))
 	var h C.hp_module
-	if err := check("load module", C.hp_module_load(cp, cd, &h)); err != nil {
+	if err := check("load "+path, C.hp_module_load(cp, cd, &h)); err != nil {
 		var te *Error
 		if errors.As(err, &te) && (strings.Contains(te.Msg, "zip archive") || strings.Contains(te.Msg, "PytorchStreamReader")) {
-			return nil, fmt.Errorf("torch: load module: %s is not a readable TorchScript archive (corrupt, truncated, or not written by torch.jit.save): %w", path, err)
+			te.Msg = "not a readable TorchScript archive (corrupt, truncated, or not written by torch.jit.save): " + te.Msg
 		}
-		return nil, fmt.Errorf("torch: load module %s: %w", path, err)
+		return nil, err
 	}
 	var nb C.size_t
 	if err := check("module nbytes", C.hp_module_nbytes(h, &nb)); err != nil {
@@ -125,8 +125,8 @@ func (m *Module) Forward(ctx context.Context, inputs ...Value) (Value, error) {
 		args[i] = iv
 	}
 	var out C.hp_ivalue
-	if err := check("forward", C.hp_module_forward(m.h, ivs, C.int(len(inputs)), &out)); err != nil {
-		return nil, fmt.Errorf("torch: forward of %s: %w", m.path, err)
+	if err := check("forward of "+m.path, C.hp_module_forward(m.h, ivs, C.int(len(inputs)), &out)); err != nil {
+		return nil, err
 	}
 	defer C.hp_ivalue_free(out)
 	return fromIValue(out)

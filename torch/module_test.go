@@ -139,18 +139,20 @@ func TestModuleErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = m.Forward(ctx, inputs[0], fl, inputs[2])
 	require.Error(t, err)
-	assert.Regexp(t, `(?i)(Long|Int|scalar type|dtype|Float)`, err.Error())
+	assert.Contains(t, err.Error(), "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int")
+	var te *torch.Error
+	require.ErrorAs(t, err, &te)
+	assert.Contains(t, te.Traceback, "torch.embedding", "the TorchScript traceback says where in the graph")
 
 	// wrong shape: x must be [B, 6] to concatenate with the pooled embedding.
 	bad, err := torch.FromSlice(make([]float32, 12), 3, 4)
 	require.NoError(t, err)
 	_, err = m.Forward(ctx, bad, inputs[1], inputs[2])
 	require.Error(t, err)
-	assert.Regexp(t, `(?i)(size|shape|mat1|match)`, err.Error())
+	assert.Contains(t, err.Error(), "shapes cannot be multiplied (3x12 and 14x4)")
 
 	_, err = m.Forward(ctx, inputs[0])
-	require.ErrorContains(t, err, "forward")
-	assert.Regexp(t, `(?i)(argument|expected|missing)`, err.Error())
+	require.ErrorContains(t, err, "forward() is missing value for argument 'ids'")
 
 	_, err = m.Forward(ctx, inputs[0], struct{}{}, inputs[2])
 	require.ErrorContains(t, err, "cannot pass a struct {}")

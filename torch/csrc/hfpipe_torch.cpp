@@ -39,13 +39,21 @@ char *dup_string(const std::string &s) {
   return p;
 }
 
-// c10::Error::what() appends a C++ backtrace that means nothing to a Go user;
-// the message without it is what tells them what went wrong.
+// c10::Error::what() appends a C++ backtrace ("Exception raised from ...,
+// frame #0: ...") that means nothing to a Go user, but for errors inside the
+// TorchScript interpreter the "backtrace" is the TorchScript traceback ending
+// in the real cause ("RuntimeError: Expected tensor for argument #1 ..."),
+// which what_without_backtrace() leaves out. Keep what() up to the C++ frames.
 char *error_from(const std::exception &e) {
-  if (auto *ce = dynamic_cast<const c10::Error *>(&e)) {
-    return dup_string(ce->what_without_backtrace());
+  std::string msg = e.what();
+  if (dynamic_cast<const c10::Error *>(&e) != nullptr) {
+    for (const char *marker : {"\nException raised from ", "Exception raised from ", "\nframe #0"}) {
+      auto at = msg.find(marker);
+      if (at != std::string::npos) msg.resize(at);
+    }
   }
-  return dup_string(e.what());
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return dup_string(msg);
 }
 
 char *error_msg(const std::string &s) { return dup_string(s); }
