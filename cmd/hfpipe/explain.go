@@ -76,12 +76,16 @@ func explain(ctx context.Context, c *config, texts []string, w io.Writer) error 
 		return err
 	}
 	n := clf.Config.NumLabels()
-	fmt.Fprintf(w, "AutoModelForSequenceClassification -> logits: shape %s\n%s\n", shape(logitsOut.Logits.Shape()), floatRows(logits, n))
+	fmt.Fprintf(w, "AutoModelForSequenceClassification -> logits: shape %s\n%s\n", shape(logitsOut.Logits.Shape()), rows(logits, n, "%.4f"))
 
 	fmt.Fprintln(w, "\n== 3. Post-processing: torch.nn.functional.softmax(logits, dim=-1), then config.id2label")
 	fn := pipeline.ChooseFunction(clf.Config.ProblemType, n)
 	fmt.Fprintf(w, "%s:\n%s\n", fn, floatRows(pipeline.Scores(logits, n, fn), n))
-	fmt.Fprintf(w, "id2label: %v\n", clf.Config.ID2Label)
+	labels := make([]string, n)
+	for i := range labels {
+		labels[i] = fmt.Sprintf("%d: '%s'", i, clf.Config.Label(i))
+	}
+	fmt.Fprintf(w, "id2label: {%s}\n", strings.Join(labels, ", "))
 	results := pipeline.Postprocess(logits, n, clf.Config.Label, fn, 1)
 	flat := make([]pipeline.Result, len(results))
 	for i, r := range results {
