@@ -125,7 +125,13 @@ func (m *Module) Forward(ctx context.Context, inputs ...Value) (Value, error) {
 		args[i] = iv
 	}
 	var out C.hp_ivalue
-	if err := check("forward of "+m.path, C.hp_module_forward(m.h, ivs, C.int(len(inputs)), &out)); err != nil {
+	var cerr *C.char
+	if err := executorFor(m.device).run(ctx, func() {
+		cerr = C.hp_module_forward(m.h, ivs, C.int(len(inputs)), &out)
+	}); err != nil {
+		return nil, fmt.Errorf("torch: forward: %w", err)
+	}
+	if err := check("forward of "+m.path, cerr); err != nil {
 		return nil, err
 	}
 	defer C.hp_ivalue_free(out)
