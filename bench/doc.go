@@ -1,0 +1,14 @@
+// Package bench holds what hfpipe's benchmarks share: the timing scheme
+// (warm-up calls, then repetitions of timed calls), summary statistics,
+// deterministic benchmark texts of an exact token length, the mixed-length
+// corpus, the random-initialised benchmark model, and process facts (peak
+// RSS, CPU model).
+//
+// The numbers themselves come from bench/cmd/hfbench (`make bench`), which
+// runs the Go side in child processes of its own and the Python side
+// through third_party/tools/bench_python.py, and writes bench/results.md and
+// bench/throughput.png. The testing.B benchmarks of this package measure the
+// Go side alone:
+//
+//	go test -run '^$' -bench . -benchtime 20x ./bench
+package bench
