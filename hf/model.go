@@ -58,41 +58,11 @@ func (m *Model) Close() error {
 // output ([B, T, H] last_hidden_state, or [B, num_labels] logits) on the
 // model's device. The caller owns the tensor.
 func (m *Model) Run(ctx context.Context, b *tokenizer.Batch) (*torch.Tensor, error) {
-	if b == nil || b.Size == 0 {
-		return nil, errors.New("hf: forward: empty batch (nothing to run)")
+	inputs, err := m.Inputs(b)
+	if err != nil {
+		return nil, err
 	}
-	if b.SeqLen == 0 {
-		return nil, errors.New("hf: forward: the batch rows have different lengths: encode with padding (tokenizer.PadLongest) so the batch is rectangular")
-	}
-	if max := m.MaxLength(); max > 0 && b.SeqLen > max {
-		return nil, fmt.Errorf("hf: forward: sequences of %d tokens exceed the model's %d positions: encode with truncation (tokenizer.LongestFirst)", b.SeqLen, max)
-	}
-	if want := b.Size * b.SeqLen; len(b.InputIDs) != want || len(b.AttentionMask) != want {
-		return nil, fmt.Errorf("hf: forward: batch of %dx%d has %d ids and %d mask values", b.Size, b.SeqLen, len(b.InputIDs), len(b.AttentionMask))
-	}
-	inputs := make([]torch.Value, 0, len(m.Export.Inputs))
-	defer func() { torch.CloseValue(torch.Tuple(inputs)) }()
-	for _, name := range m.Export.Inputs {
-		var data []int64
-		switch name {
-		case "input_ids":
-			data = b.InputIDs
-		case "attention_mask":
-			data = b.AttentionMask
-		case "token_type_ids":
-			data = b.TokenTypeIDs
-			if len(data) != len(b.InputIDs) {
-				data = make([]int64, len(b.InputIDs))
-			}
-		default:
-			return nil, fmt.Errorf("hf: forward: the export wants an input %q that tokenizer batches do not provide", name)
-		}
-		x, err := m.tensorOnDevice(data, int64(b.Size), int64(b.SeqLen))
-		if err != nil {
-			return nil, fmt.Errorf("hf: forward: %s: %w", name, err)
-		}
-		inputs = append(inputs, x)
-	}
+	defer torch.CloseValue(torch.Tuple(inputs))
 	out, err := m.module.Forward(ctx, inputs...)
 	if err != nil {
 		return nil, fmt.Errorf("hf: forward: %w", err)
@@ -112,6 +82,50 @@ func (m *Model) Run(ctx context.Context, b *tokenizer.Batch) (*torch.Tensor, err
 	}
 	torch.CloseValue(out)
 	return nil, fmt.Errorf("hf: forward: export %s returned %T, want a tensor or a tuple starting with one", m.Export.File, out)
+}
+
+// Inputs checks a padded batch against the model and builds the export's
+// input tensors from it, in the export's order, on the model's device. Run
+// calls it first; it is exported so that its cost can be measured alone.
+// The caller closes the tensors (torch.CloseValue(torch.Tuple(inputs))).
+func (m *Model) Inputs(b *tokenizer.Batch) ([]torch.Value, error) {
+	if b == nil || b.Size == 0 {
+		return nil, errors.New("hf: forward: empty batch (nothing to run)")
+	}
+	if b.SeqLen == 0 {
+		return nil, errors.New("hf: forward: the batch rows have different lengths: encode with padding (tokenizer.PadLongest) so the batch is rectangular")
+	}
+	if max := m.MaxLength(); max > 0 && b.SeqLen > max {
+		return nil, fmt.Errorf("hf: forward: sequences of %d tokens exceed the model's %d positions: encode with truncation (tokenizer.LongestFirst)", b.SeqLen, max)
+	}
+	if want := b.Size * b.SeqLen; len(b.InputIDs) != want || len(b.AttentionMask) != want {
+		return nil, fmt.Errorf("hf: forward: batch of %dx%d has %d ids and %d mask values", b.Size, b.SeqLen, len(b.InputIDs), len(b.AttentionMask))
+	}
+	inputs := make([]torch.Value, 0, len(m.Export.Inputs))
+	for _, name := range m.Export.Inputs {
+		var data []int64
+		switch name {
+		case "input_ids":
+			data = b.InputIDs
+		case "attention_mask":
+			data = b.AttentionMask
+		case "token_type_ids":
+			data = b.TokenTypeIDs
+			if len(data) != len(b.InputIDs) {
+				data = make([]int64, len(b.InputIDs))
+			}
+		default:
+			torch.CloseValue(torch.Tuple(inputs))
+			return nil, fmt.Errorf("hf: forward: the export wants an input %q that tokenizer batches do not provide", name)
+		}
+		x, err := m.tensorOnDevice(data, int64(b.Size), int64(b.SeqLen))
+		if err != nil {
+			torch.CloseValue(torch.Tuple(inputs))
+			return nil, fmt.Errorf("hf: forward: %s: %w", name, err)
+		}
+		inputs = append(inputs, x)
+	}
+	return inputs, nil
 }
 
 func (m *Model) tensorOnDevice(data []int64, rows, cols int64) (*torch.Tensor, error) {

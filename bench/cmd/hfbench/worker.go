@@ -259,24 +259,11 @@ func stagedCall(ctx context.Context, p *pipeline.TextClassification, mod *torch.
 		return nil, nil, err
 	}
 	t[2] = time.Now()
-	inputs := make([]torch.Value, 0, len(p.Model.Export.Inputs))
-	defer func() { torch.CloseValue(torch.Tuple(inputs)) }()
-	for _, name := range p.Model.Export.Inputs {
-		var data []int64
-		switch name {
-		case "input_ids":
-			data = b.InputIDs
-		case "attention_mask":
-			data = b.AttentionMask
-		default:
-			data = b.TokenTypeIDs
-		}
-		x, err := torch.FromSlice(data, int64(b.Size), int64(b.SeqLen))
-		if err != nil {
-			return nil, nil, err
-		}
-		inputs = append(inputs, x)
+	inputs, err := p.Model.Inputs(b)
+	if err != nil {
+		return nil, nil, err
 	}
+	defer torch.CloseValue(torch.Tuple(inputs))
 	t[3] = time.Now()
 	o, err := mod.Forward(ctx, inputs...)
 	if err != nil {
