@@ -127,9 +127,10 @@ func noExportError(dir string, head Head, device torch.Device, dtype torch.DType
 	} else {
 		msg += "; the folder has no weights either (model.safetensors or pytorch_model.bin): is it a model folder?"
 	}
-	return fmt.Errorf("%w", &exportError{msg: msg})
+	return &exportError{msg: msg}
 }
 
+// exportError is a missing export; errors.Is(err, ErrNoExport) holds.
 type exportError struct{ msg string }
 
 func (e *exportError) Error() string { return e.msg }

@@ -22,6 +22,7 @@ type Error struct {
 	Traceback string
 }
 
+// Error returns "torch: <op>: <cause>".
 func (e *Error) Error() string { return "torch: " + e.Op + ": " + strings.TrimSpace(e.Msg) }
 
 // newError splits a TorchScript interpreter failure into its cause (the
