@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -110,4 +111,57 @@ func TestCUDAFloat16Labels(t *testing.T) {
 	rate := float64(same) / float64(len(f32))
 	fmt.Printf("cuda-fp16: labels %d/%d equal to float32 (%.2f%%)\n", same, len(f32), 100*rate)
 	assert.GreaterOrEqual(t, rate, 0.995)
+}
+
+// TestCUDAThroughput is the GPU part of the benchmarks (make gpu-check):
+// sequences/s of the Go pipeline against transformers.pipeline on the same
+// GPU, model, texts and batch sizes, in float32 and float16, printed as
+// ratio lines with the best batch size. It asserts nothing about speed: the
+// figures are its output.
+func TestCUDAThroughput(t *testing.T) {
+	if !cudaOrSkipPath(t) {
+		return
+	}
+	ctx := context.Background()
+	dir := testenv.Model(t, testenv.ModelSpec{Name: "distilbert-sst2-cuda", Exports: [][]string{
+		{"--head", "sequence-classification", "--device", "cuda"},
+		{"--head", "sequence-classification", "--device", "cuda", "--dtype", "float16"},
+	}})
+	texts, _ := parityCorpus(900, 100, 24, 0)
+	batchSizes := []int{1, 8, 32, 128}
+	for _, dt := range []torch.DType{torch.Float32, torch.Float16} {
+		tmp := t.TempDir()
+		in, out := tmp+"/texts.json", tmp+"/out.json"
+		writeJSON(t, in, texts)
+		bsList := fmt.Sprint(batchSizes[0])
+		for _, bs := range batchSizes[1:] {
+			bsList += "," + fmt.Sprint(bs)
+		}
+		testenv.RunPython(t, "bench_gpu.py", "--model", dir, "--texts", in, "--batch-sizes", bsList, "--dtype", dt.String(), "--out", out)
+		var py struct {
+			SeqPerS map[string]float64 `json:"seq_per_s"`
+		}
+		readJSON(t, out, &py)
+		bestBS, best := 0, 0.0
+		for _, bs := range batchSizes {
+			p, err := NewTextClassification(ctx, WithModel(dir), WithDevice(torch.CUDA(0)), WithDType(dt), WithBatchSize(bs))
+			require.NoError(t, err)
+			_, err = p.Run(ctx, texts[:2*bs]...) // warm-up
+			require.NoError(t, err)
+			rate := 0.0
+			for rep := 0; rep < 3; rep++ {
+				start := time.Now()
+				_, err := p.Run(ctx, texts...)
+				require.NoError(t, err)
+				rate = math.Max(rate, float64(len(texts))/time.Since(start).Seconds())
+			}
+			p.Close()
+			pyRate := py.SeqPerS[fmt.Sprint(bs)]
+			fmt.Printf("ratio gpu %s bs=%d: go/python=%.2f (go %.0f seq/s, python %.0f seq/s)\n", dt, bs, rate/pyRate, rate, pyRate)
+			if rate > best {
+				bestBS, best = bs, rate
+			}
+		}
+		fmt.Printf("gpu %s: best batch size %d (%.0f seq/s)\n", dt, bestBS, best)
+	}
 }
