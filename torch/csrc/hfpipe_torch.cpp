@@ -13,10 +13,15 @@
 #include <malloc.h>
 #endif
 
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <new>
 #include <string>
+#include <thread>
+#include <unistd.h>
 
 struct hp_tensor_s {
   at::Tensor t;
@@ -27,6 +32,14 @@ struct hp_module_s {
 };
 struct hp_ivalue_s {
   c10::IValue v;
+};
+struct hp_forward_job_s {
+  hp_module m;
+  std::vector<c10::IValue> args;
+  int fd;
+  c10::IValue out;
+  std::string err;
+  bool failed = false;
 };
 
 namespace {
@@ -435,6 +448,100 @@ char *hp_ivalue_dict_item(hp_ivalue v, int64_t i, hp_ivalue *key, hp_ivalue *val
   *value = new hp_ivalue_s{it->value()};
   HP_CATCH
 }
+
+}  // extern "C"
+
+// ---- the forward thread ----
+//
+// OpenMP keeps one thread team per calling thread, and a Go caller sitting in
+// a long cgo call keeps the Go runtime's monitor thread polling, which on a
+// small machine pre-empts libtorch's own threads. So forward passes run on
+// one thread of ours, always the same, while the Go side parks on an eventfd.
+namespace {
+
+class ForwardThread {
+ public:
+  void submit(hp_forward_job job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!started_) {
+        std::thread([this] { loop(); }).detach();
+        started_ = true;
+      }
+      jobs_.push_back(job);
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      hp_forward_job job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return !jobs_.empty(); });
+        job = jobs_.front();
+        jobs_.pop_front();
+      }
+      try {
+        c10::InferenceMode guard;
+        job->out = job->m->m.forward(std::move(job->args));
+      } catch (const std::exception &e) {
+        char *msg = error_from(e);
+        job->err = msg == nullptr ? "out of memory" : msg;
+        std::free(msg);
+        job->failed = true;
+      } catch (...) {
+        job->err = "unknown C++ exception in libtorch";
+        job->failed = true;
+      }
+      uint64_t one = 1;
+      while (write(job->fd, &one, sizeof one) < 0 && errno == EINTR) {
+      }
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<hp_forward_job> jobs_;
+  bool started_ = false;
+};
+
+// Never destroyed: the detached thread may outlive static destructors.
+ForwardThread &forward_thread() {
+  static ForwardThread *t = new ForwardThread();
+  return *t;
+}
+
+}  // namespace
+
+extern "C" {
+
+char *hp_module_forward_async(hp_module m, const hp_ivalue *inputs, int n, int notify_fd, hp_forward_job *job) {
+  HP_TRY
+  HP_CHECK_HANDLE(m, "module")
+  auto j = new hp_forward_job_s{m, {}, notify_fd, {}, {}, false};
+  j->args.reserve(n);
+  for (int i = 0; i < n; i++) {
+    if (inputs[i] == nullptr) {
+      delete j;
+      return error_msg("forward input " + std::to_string(i) + " is nil");
+    }
+    j->args.push_back(inputs[i]->v);
+  }
+  *job = j;
+  forward_thread().submit(j);
+  HP_CATCH
+}
+
+char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out) {
+  HP_TRY
+  if (job->failed) return dup_string(job->err);
+  *out = new hp_ivalue_s{std::move(job->out)};
+  HP_CATCH
+}
+
+void hp_forward_job_free(hp_forward_job job) { delete job; }
 
 // ---- modules ----
 
