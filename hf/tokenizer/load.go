@@ -272,24 +272,15 @@ func parseTokenizerJSON(data []byte) (*Tokenizer, error) {
 		}
 	}
 
+	var err error
 	if tr := j.Truncation; tr != nil {
-		switch tr.Direction {
-		case "Left":
-			t.truncSide = SideLeft
-		case "Right", "":
-			t.truncSide = SideRight
-		default:
-			return nil, fmt.Errorf("truncation: unknown direction %q", tr.Direction)
+		if t.truncSide, err = parseSide("truncation", tr.Direction); err != nil {
+			return nil, err
 		}
 	}
 	if p := j.Padding; p != nil {
-		switch p.Direction {
-		case "Left":
-			t.padSide = SideLeft
-		case "Right", "":
-			t.padSide = SideRight
-		default:
-			return nil, fmt.Errorf("padding: unknown direction %q", p.Direction)
+		if t.padSide, err = parseSide("padding", p.Direction); err != nil {
+			return nil, err
 		}
 		t.padToken, t.padTypeID = p.PadToken, p.PadTypeID
 	}
@@ -648,4 +639,16 @@ func (c *folderConfig) apply(t *Tokenizer) {
 	if v, ok := c.tokens["pad_token"]; ok {
 		t.padToken = v
 	}
+}
+
+// parseSide reads tokenizer.json's "Left"/"Right" direction of padding or
+// truncation (absent means right, as in tokenizers).
+func parseSide(what, dir string) (Side, error) {
+	switch dir {
+	case "Left":
+		return SideLeft, nil
+	case "Right", "":
+		return SideRight, nil
+	}
+	return 0, fmt.Errorf("%s: unknown direction %q", what, dir)
 }
