@@ -19,7 +19,7 @@ import (
 )
 
 func smallModel(t *testing.T) string {
-	return testenv.Model(t, testenv.ModelSpec{Name: "distilbert-sst2-2layers", MakeArgs: []string{"--layers", "2"}})
+	return testenv.Model(t, testenv.SmallModel)
 }
 
 // copyModel copies the files of src matching keep into a new folder.

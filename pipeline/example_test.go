@@ -19,7 +19,7 @@ import (
 var exampleModel string
 
 func TestMain(m *testing.M) {
-	dir, err := testenv.BuildModel(testenv.ModelSpec{Name: "distilbert-sst2-2layers", MakeArgs: []string{"--layers", "2"}})
+	dir, err := testenv.BuildModel(testenv.SmallModel)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

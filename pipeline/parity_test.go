@@ -24,7 +24,7 @@ const parityThreads = 2
 // transformers and transformers.pipeline in minutes on 2 cores. The full
 // 6-layer model is checked on the course sentences (TestCourseWalkthrough).
 func parityModel(t *testing.T) string {
-	return testenv.Model(t, testenv.ModelSpec{Name: "distilbert-sst2-2layers", MakeArgs: []string{"--layers", "2"}})
+	return testenv.Model(t, testenv.SmallModel)
 }
 
 type parityStats struct {

@@ -19,7 +19,7 @@ import (
 var course = []string{"I've been waiting for a HuggingFace course my whole life.", "I hate this so much!"}
 
 func model(t *testing.T) string {
-	return testenv.Model(t, testenv.ModelSpec{Name: "distilbert-sst2-2layers", MakeArgs: []string{"--layers", "2"}})
+	return testenv.Model(t, testenv.SmallModel)
 }
 
 func runCLI(t *testing.T, stdin string, args ...string) (string, error) {

@@ -123,3 +123,8 @@ func toolsHash(spec ModelSpec) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
+
+// SmallModel is the test model most packages share: the real
+// distilbert-base-uncased-finetuned-sst-2-english shape and vocabulary with
+// 2 layers instead of 6, exported for the base and classification heads.
+var SmallModel = ModelSpec{Name: "distilbert-sst2-2layers", MakeArgs: []string{"--layers", "2"}}
