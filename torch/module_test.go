@@ -105,6 +105,11 @@ func TestForwardConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	st := m.Stats()
+	assert.Equal(t, int64(8*20), st.Forwards)
+	assert.Zero(t, st.Failures)
+	assert.Positive(t, st.ComputeTime)
+	assert.GreaterOrEqual(t, st.CallTime, st.ComputeTime, "a call cannot take less than the forward pass inside it")
 }
 
 func TestModuleErrors(t *testing.T) {
@@ -161,6 +166,13 @@ func TestModuleErrors(t *testing.T) {
 	cancel()
 	_, err = m.Forward(cctx, inputs[0], inputs[1], inputs[2])
 	require.ErrorIs(t, err, context.Canceled)
+
+	// Only the calls libtorch ran count: the float ids, the wrong shape and
+	// the missing argument failed there; the struct and the cancelled
+	// context never got that far.
+	st := m.Stats()
+	assert.Equal(t, int64(3), st.Forwards)
+	assert.Equal(t, int64(3), st.Failures)
 
 	closedIn, err := torch.FromSlice([]float32{1})
 	require.NoError(t, err)

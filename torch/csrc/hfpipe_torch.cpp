@@ -13,6 +13,7 @@
 #include <malloc.h>
 #endif
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include <new>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <unistd.h>
 
 struct hp_tensor_s {
@@ -40,7 +42,9 @@ struct hp_forward_job_s {
   c10::IValue out;
   std::string err;
   bool failed = false;
+  int64_t compute_ns = 0;  // libtorch's forward alone, for Module.Stats
 };
+
 
 namespace {
 
@@ -483,6 +487,7 @@ class ForwardThread {
         job = jobs_.front();
         jobs_.pop_front();
       }
+      auto t0 = std::chrono::steady_clock::now();
       try {
         c10::InferenceMode guard;
         job->out = job->m->m.forward(std::move(job->args));
@@ -495,6 +500,7 @@ class ForwardThread {
         job->err = "unknown C++ exception in libtorch";
         job->failed = true;
       }
+      job->compute_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
       uint64_t one = 1;
       while (write(job->fd, &one, sizeof one) < 0 && errno == EINTR) {
       }
@@ -507,9 +513,15 @@ class ForwardThread {
   bool started_ = false;
 };
 
-// Never destroyed: the detached thread may outlive static destructors.
-ForwardThread &forward_thread() {
-  static ForwardThread *t = new ForwardThread();
+// One forward thread per device, so that a long CPU pass does not hold up
+// a CUDA one. Never destroyed: the detached threads may outlive static
+// destructors.
+ForwardThread &forward_thread(c10::Device d) {
+  static std::mutex mu;
+  static auto *threads = new std::unordered_map<c10::Device, ForwardThread *>();
+  std::lock_guard<std::mutex> lock(mu);
+  auto &t = (*threads)[d];
+  if (t == nullptr) t = new ForwardThread();
   return *t;
 }
 
@@ -530,12 +542,13 @@ char *hp_module_forward_async(hp_module m, const hp_ivalue *inputs, int n, int n
     j->args.push_back(inputs[i]->v);
   }
   *job = j;
-  forward_thread().submit(j);
+  forward_thread(m->device).submit(j);
   HP_CATCH
 }
 
-char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out) {
+char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out, int64_t *compute_ns) {
   HP_TRY
+  *compute_ns = job->compute_ns;
   if (job->failed) return dup_string(job->err);
   *out = new hp_ivalue_s{std::move(job->out)};
   HP_CATCH
@@ -556,7 +569,7 @@ char *hp_module_load(const char *path, const char *device, hp_module *out) {
 
 void hp_module_free(hp_module m) { delete m; }
 
-char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *out) {
+char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *out, int64_t *compute_ns) {
   HP_TRY
   HP_CHECK_HANDLE(m, "module")
   std::vector<c10::IValue> args;
@@ -566,7 +579,10 @@ char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *
     args.push_back(inputs[i]->v);
   }
   c10::InferenceMode guard;
-  *out = new_ivalue(m->m.forward(std::move(args)));
+  auto t0 = std::chrono::steady_clock::now();
+  auto result = m->m.forward(std::move(args));
+  *compute_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+  *out = new_ivalue(std::move(result));
   HP_CATCH
 }
 

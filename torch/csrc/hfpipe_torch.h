@@ -98,18 +98,20 @@ char *hp_ivalue_dict_item(hp_ivalue v, int64_t i, hp_ivalue *key, hp_ivalue *val
 /* ---- TorchScript modules ---- */
 char *hp_module_load(const char *path, const char *device, hp_module *out);
 void hp_module_free(hp_module m);
-/* Runs forward under c10::InferenceMode. */
-char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *out);
+/* Runs forward under c10::InferenceMode; *compute_ns is the time libtorch's
+ * forward took (what the call adds around it is the binding's overhead). */
+char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *out, int64_t *compute_ns);
 
-/* The same, on the shim's forward thread (one per process): the call queues
+/* The same, on the shim's forward thread (one per device): the call queues
  * the job and returns at once; when the forward pass has finished, *job holds
  * its output or error and 1 is added to the eventfd notify_fd. The caller
  * must keep m alive until then, and releases the job with
  * hp_forward_job_free. The inputs are copied (tensors by reference). */
 typedef struct hp_forward_job_s *hp_forward_job;
 char *hp_module_forward_async(hp_module m, const hp_ivalue *inputs, int n, int notify_fd, hp_forward_job *job);
-/* After notification: the output (owned by the caller from now on) or the error message. */
-char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out);
+/* After notification: the output (owned by the caller from now on) or the
+ * error message, and the time libtorch's forward took. */
+char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out, int64_t *compute_ns);
 void hp_forward_job_free(hp_forward_job job);
 char *hp_module_nbytes(hp_module m, size_t *out);
 char *hp_module_to(hp_module m, const char *device, int dtype); /* dtype -1: keep */
