@@ -46,6 +46,11 @@ func (m *Model) MaxLength() int {
 	return m.Config.MaxPositionEmbeddings
 }
 
+// Stats returns the forward-pass counters of the model's TorchScript module:
+// how many passes ran, the time inside libtorch and the time in the binding's
+// Forward around it.
+func (m *Model) Stats() torch.ModuleStats { return m.module.Stats() }
+
 // Close frees the model's libtorch memory. Safe to call more than once.
 func (m *Model) Close() error {
 	if m == nil {

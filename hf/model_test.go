@@ -87,6 +87,13 @@ func TestModelsLoadAndRun(t *testing.T) {
 	cancel()
 	_, err = clf.Forward(cctx, b)
 	require.ErrorIs(t, err, context.Canceled)
+
+	// The rejected batches never reached libtorch: one pass ran.
+	st := clf.Stats()
+	assert.Equal(t, int64(1), st.Forwards)
+	assert.Zero(t, st.Failures)
+	assert.Positive(t, st.ComputeTime)
+	assert.GreaterOrEqual(t, st.CallTime, st.ComputeTime)
 }
 
 func TestModelLoadErrors(t *testing.T) {
