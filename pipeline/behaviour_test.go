@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,6 +66,31 @@ func TestBadInputs(t *testing.T) {
 	cancel()
 	_, err = p.Run(cctx, "a", "b")
 	require.True(t, errors.Is(err, context.Canceled), "got %v", err)
+}
+
+func TestRunReturnsWhenDeadlinePassesMidBatch(t *testing.T) {
+	ctx := context.Background()
+	p := newTestClassifier(t, WithBatchSize(32))
+	texts := make([]string, 32)
+	for i := range texts {
+		texts[i] = strings.Repeat(fmt.Sprintf("review %d of a film that was long. ", i), 60)
+	}
+	t0 := time.Now()
+	want, err := p.Run(ctx, texts...)
+	require.NoError(t, err)
+	full := time.Since(t0)
+
+	dctx, cancel := context.WithTimeout(ctx, full/10)
+	defer cancel()
+	t1 := time.Now()
+	_, err = p.Run(dctx, texts...)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Less(t, time.Since(t1), full/2, "the one batch took %v; Run should return at the deadline, not after the pass", full)
+
+	// The abandoned pass drains; the next call gets its own results.
+	got, err := p.Run(ctx, texts...)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
 }
 
 func TestConcurrentCallsEqualSequential(t *testing.T) {

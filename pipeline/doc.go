@@ -7,5 +7,7 @@
 //	fmt.Println(results) // [[{POSITIVE 0.9598}] [{NEGATIVE 0.9995}]]
 //
 // Each stage is exported so it can be tested and timed alone. Pipelines are
-// safe for concurrent use; a context cancels work between batches.
+// safe for concurrent use. When a call's context ends, the call returns at
+// once with its error: no further batch starts, and a forward pass already
+// in libtorch finishes in the background with its output dropped.
 package pipeline

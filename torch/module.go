@@ -122,16 +122,25 @@ func (m *Module) Path() string { return m.path }
 // autograd) and returns its output, which the caller owns (CloseValue).
 // Inputs are *Tensor, int64, float64, bool, string, nil or Tuple values.
 //
-// ctx is checked before the call; a forward pass already running inside
-// libtorch cannot be interrupted, so long jobs should be split into batches
-// (the pipeline does so and checks ctx between them).
+// Passes on one device run one at a time, in order of arrival, each with
+// all of libtorch's intra-op threads. When ctx ends while a pass is queued
+// or running, Forward returns ctx's error at once; libtorch cannot stop a
+// pass midway, so it runs to its end in the background, its output is
+// dropped, and Close waits for it.
 func (m *Module) Forward(ctx context.Context, inputs ...Value) (Value, error) {
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("torch: forward: %w", err)
 	}
 	m.mu.RLock()
-	defer m.mu.RUnlock()
+	// A pass left running after ctx ended takes the read lock over, so
+	// that Close cannot free the module under it.
+	locked := true
+	defer func() {
+		if locked {
+			m.mu.RUnlock()
+		}
+	}()
 	if m.h == nil {
 		return nil, ErrClosed
 	}
@@ -155,18 +164,25 @@ func (m *Module) Forward(ctx context.Context, inputs ...Value) (Value, error) {
 		}
 		args[i] = iv
 	}
-	out, computeNS, err := m.forward(ctx, ivs, len(inputs))
-	if computeNS >= 0 {
-		m.stats.forwards.Add(1)
-		m.stats.computeNS.Add(computeNS)
-		defer func() { m.stats.callNS.Add(int64(time.Since(start))) }()
+	out, detached, err := m.forward(ctx, start, ivs, len(inputs))
+	if detached {
+		locked = false
 	}
 	if err != nil {
-		m.stats.failures.Add(1)
 		return nil, err
 	}
 	defer C.hp_ivalue_free(out)
 	return fromIValue(out)
+}
+
+// record counts a pass that reached libtorch.
+func (m *Module) record(start time.Time, computeNS int64, failed bool) {
+	m.stats.forwards.Add(1)
+	m.stats.computeNS.Add(computeNS)
+	m.stats.callNS.Add(int64(time.Since(start)))
+	if failed {
+		m.stats.failures.Add(1)
+	}
 }
 
 // forward runs the pass on the shim's forward thread and parks the
@@ -174,9 +190,14 @@ func (m *Module) Forward(ctx context.Context, inputs ...Value) (Value, error) {
 // cgo call would keep the runtime's monitor thread waking up and taking CPU
 // from libtorch's threads (measured: forward passes up to 16% slower than
 // Python's at small shapes on 2 cores). Where no eventfd can be had, the
-// pass runs as a plain cgo call on the locked-thread executor. computeNS is
-// the time inside libtorch, -1 when the pass never started.
-func (m *Module) forward(ctx context.Context, ivs *C.hp_ivalue, n int) (out C.hp_ivalue, computeNS int64, err error) {
+// pass runs as a plain cgo call on the locked-thread executor.
+//
+// When ctx ends first, forward returns its error with detached set: a
+// goroutine of its own then waits for the pass, frees its output and
+// releases the module's read lock, which the caller must no longer do.
+// The inputs are copied into the job (tensors by reference), so the caller
+// may free ivs and unlock its tensors either way.
+func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue, n int) (out C.hp_ivalue, detached bool, err error) {
 	op := "forward of " + m.path
 	var ns C.int64_t
 	done, fd, err := getEventFD()
@@ -185,33 +206,73 @@ func (m *Module) forward(ctx context.Context, ivs *C.hp_ivalue, n int) (out C.hp
 		if err := executorFor(m.device).run(ctx, func() {
 			cerr = C.hp_module_forward(m.h, ivs, C.int(n), &out, &ns)
 		}); err != nil {
-			return nil, -1, fmt.Errorf("torch: forward: %w", err)
+			return nil, false, fmt.Errorf("torch: forward: %w", err)
 		}
-		return out, int64(ns), check(op, cerr)
+		m.record(start, int64(ns), cerr != nil)
+		return out, false, check(op, cerr)
 	}
 	var job C.hp_forward_job
 	if err := check(op, C.hp_module_forward_async(m.h, ivs, C.int(n), C.int(fd), &job)); err != nil {
 		putEventFD(done, fd)
-		return nil, -1, err
+		return nil, false, err
 	}
+	finish := func() (C.hp_ivalue, error) {
+		defer C.hp_forward_job_free(job)
+		var out C.hp_ivalue
+		err := check(op, C.hp_forward_job_result(job, &out, &ns))
+		m.record(start, int64(ns), err != nil)
+		return out, err
+	}
+	// Ending ctx sets a deadline in the past, which ends the Read below.
+	stop := context.AfterFunc(ctx, func() { done.SetReadDeadline(time.Unix(1, 0)) })
+	werr := waitEventFD(done)
+	stopped := stop()
+	switch {
+	case werr == nil:
+		if stopped {
+			// The read reset the counter to zero, so the descriptor can
+			// serve the next call.
+			putEventFD(done, fd)
+		} else {
+			// The deadline may still be set behind our back.
+			done.Close()
+		}
+		out, err := finish()
+		return out, false, err
+	case errors.Is(werr, os.ErrDeadlineExceeded) && ctx.Err() != nil:
+		go func() {
+			defer m.mu.RUnlock()
+			done.SetReadDeadline(time.Time{})
+			if err := waitEventFD(done); err != nil {
+				// Nothing sensible left to do: keep the job (the
+				// shim may still write to it) and the descriptor.
+				return
+			}
+			done.Close()
+			if out, err := finish(); err == nil {
+				C.hp_ivalue_free(out)
+			}
+		}()
+		return nil, true, fmt.Errorf("torch: forward: %w (the pass finishes in the background)", ctx.Err())
+	default:
+		// The shim will still write to fd and fill job: leave both alone
+		// rather than let it write into a reused descriptor.
+		return nil, false, fmt.Errorf("torch: forward: waiting for the forward thread: %w", werr)
+	}
+}
+
+// waitEventFD reads the 8-byte counter the forward thread adds to.
+func waitEventFD(f *os.File) error {
 	var buf [8]byte
 	for {
-		k, rerr := done.Read(buf[:])
-		if rerr == nil && k == len(buf) {
-			break
+		k, err := f.Read(buf[:])
+		if err == nil && k == len(buf) {
+			return nil
 		}
-		if rerr != nil && !errors.Is(rerr, syscall.EINTR) {
-			// The shim will still write to fd and fill job: leave both
-			// alone rather than let it write into a reused descriptor.
-			return nil, -1, fmt.Errorf("torch: forward: waiting for the forward thread: %w", rerr)
+		if err != nil && !errors.Is(err, syscall.EINTR) {
+			return err
 		}
 	}
-	// The read reset the counter to zero, so the descriptor can serve the
-	// next call.
-	putEventFD(done, fd)
-	defer C.hp_forward_job_free(job)
-	err = check(op, C.hp_forward_job_result(job, &out, &ns))
-	return out, int64(ns), err
 }
 
 // Close frees the module. It is safe to call more than once.

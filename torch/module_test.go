@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -183,5 +184,45 @@ func TestModuleErrors(t *testing.T) {
 	require.NoError(t, m.Close())
 	require.NoError(t, m.Close())
 	_, err = m.Forward(ctx, inputs[0], inputs[1], inputs[2])
+	require.ErrorIs(t, err, torch.ErrClosed)
+}
+
+func TestForwardCancelledMidPass(t *testing.T) {
+	f := fixtures(t, "cpu")
+	spin := f.Modules["spin"]
+	m, err := torch.Load(spin.Path, torch.CPU)
+	require.NoError(t, err)
+	defer m.Close()
+	x := inputTensors(t, f)[0]
+	ctx := context.Background()
+
+	// An int argument, and the output Python computed for n=3.
+	out, err := m.Forward(ctx, x, int64(3))
+	require.NoError(t, err)
+	assertSameValue(t, spin.Output, out, "spin")
+	torch.CloseValue(out)
+
+	// A pass of about two seconds, whatever this machine's speed (-race).
+	t0 := time.Now()
+	out, err = m.Forward(ctx, x, int64(2000))
+	require.NoError(t, err)
+	torch.CloseValue(out)
+	n := int64(2 * time.Second / (time.Since(t0) / 2000))
+
+	before := m.Stats().Forwards
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	t1 := time.Now()
+	_, err = m.Forward(cctx, x, n)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "finishes in the background")
+	assert.Less(t, time.Since(t1), time.Second, "Forward returns when ctx ends, not when the pass does")
+	assert.Equal(t, before, m.Stats().Forwards, "the pass is still running")
+
+	// Close waits for the abandoned pass before freeing the module.
+	require.NoError(t, m.Close())
+	assert.Equal(t, before+1, m.Stats().Forwards)
+	assert.Zero(t, m.Stats().Failures)
+	_, err = m.Forward(ctx, x, int64(3))
 	require.ErrorIs(t, err, torch.ErrClosed)
 }

@@ -54,6 +54,20 @@ class DictOnly(Net):
         return {"logits": h, "hidden": h * 3.0}
 
 
+class Spin(torch.nn.Module):
+    """n rounds of a small matmul: a pass whose length the caller picks (the
+    Go tests use it to cancel a pass midway)."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.randn(6, 6) / 3)
+
+    def forward(self, x, n: int):
+        for _ in range(n):
+            x = torch.tanh(x @ self.w)
+        return x
+
+
 def enc(t):
     t = t.detach().cpu().contiguous()
     return {
@@ -103,6 +117,14 @@ def main():
         with torch.inference_mode():
             out = loaded(*dev_inputs)
         fixtures["modules"][name] = {"path": path, "output": flatten(out)}
+    torch.manual_seed(0)
+    spin = torch.jit.script(Spin().eval())
+    path = os.path.join(a.out, "spin.pt")
+    spin.save(path)
+    loaded = torch.jit.load(path, map_location=a.device)
+    with torch.inference_mode():
+        out = loaded(dev_inputs[0], 3)
+    fixtures["modules"]["spin"] = {"path": path, "output": flatten(out)}
     with open(os.path.join(a.out, "fixtures.json"), "w") as f:
         json.dump(fixtures, f)
 
