@@ -241,17 +241,19 @@ func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue,
 		return out, false, err
 	case errors.Is(werr, os.ErrDeadlineExceeded) && ctx.Err() != nil:
 		go func() {
-			defer m.mu.RUnlock()
 			done.SetReadDeadline(time.Time{})
 			if err := waitEventFD(done); err != nil {
-				// Nothing sensible left to do: keep the job (the
-				// shim may still write to it) and the descriptor.
+				// Cannot happen with a descriptor only we hold; if it
+				// did, the pass might still be using the module, so
+				// keep the read lock (Close then blocks) rather than
+				// let Close free the module under it.
 				return
 			}
 			done.Close()
 			if out, err := finish(); err == nil {
 				C.hp_ivalue_free(out)
 			}
+			m.mu.RUnlock()
 		}()
 		return nil, true, fmt.Errorf("torch: forward: %w (the pass finishes in the background)", ctx.Err())
 	default:
