@@ -80,3 +80,23 @@ func ExampleNewFeatureExtraction() {
 	fmt.Printf("%d tokens x %d hidden\n", len(features[0]), len(features[0][0]))
 	// Output: 8 tokens x 768 hidden
 }
+
+// The model's counters split forward time into libtorch's compute and the
+// binding's share around it, e.g. for a metrics endpoint.
+func ExampleTextClassification_stats() {
+	ctx := context.Background()
+	clf, err := pipeline.NewTextClassification(ctx, pipeline.WithModel(exampleModel), pipeline.WithBatchSize(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer clf.Close()
+	if _, err := clf.Run(ctx, "one", "two", "three"); err != nil {
+		log.Fatal(err)
+	}
+	st := clf.Model.Stats()
+	fmt.Println("forward passes:", st.Forwards)
+	fmt.Println("binding share known:", st.CallTime >= st.ComputeTime && st.ComputeTime > 0)
+	// Output:
+	// forward passes: 2
+	// binding share known: true
+}
