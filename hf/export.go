@@ -50,6 +50,7 @@ type ExportInfo struct {
 	MaxPositionEmbeddings int      `json:"max_position_embeddings"`
 	VocabSize             int      `json:"vocab_size"`
 	SHA256                string   `json:"sha256"`
+	FileSize              int64    `json:"file_size"`
 
 	// Path is the metadata file this was read from.
 	Path string `json:"-"`
@@ -100,8 +101,15 @@ func FindExport(dir string, head Head, device torch.Device, dtype torch.DType) (
 	case info.File == "":
 		return nil, fmt.Errorf("hf: export metadata %s names no module file: re-run the export", metaPath)
 	}
-	if _, err := os.Stat(info.ModulePath()); err != nil {
+	st, err := os.Stat(info.ModulePath())
+	if err != nil {
 		return nil, fmt.Errorf("hf: export metadata %s is there but its module %s is missing: re-run the export", metaPath, info.File)
+	}
+	// A size check costs nothing and catches a cut download or a module
+	// re-exported without its metadata (the sha256 would cost a read of
+	// hundreds of MB on every load).
+	if info.FileSize > 0 && st.Size() != info.FileSize {
+		return nil, fmt.Errorf("hf: export module %s is %d bytes but its metadata says %d: the file is cut short or belongs to another export; re-run the export", info.ModulePath(), st.Size(), info.FileSize)
 	}
 	return &info, nil
 }

@@ -133,9 +133,19 @@ func TestModelLoadErrors(t *testing.T) {
 	require.NoError(t, err, "the base model of it loads")
 	m.Close()
 
-	// A corrupt export.
+	// A cut export, and a corrupt one of the right size.
+	const module = "hfpipe-sequence-classification-cpu-float32.pt"
+	cut := copyModel(t, dir, func(string) bool { return true })
+	require.NoError(t, os.Truncate(filepath.Join(cut, module), 1000))
+	_, err = hf.AutoModelForSequenceClassification.FromPretrained(ctx, cut, noAuto)
+	require.ErrorContains(t, err, "is 1000 bytes but its metadata says")
+	assert.Contains(t, err.Error(), "re-run the export")
 	corrupt := copyModel(t, dir, func(string) bool { return true })
-	require.NoError(t, os.WriteFile(filepath.Join(corrupt, "hfpipe-sequence-classification-cpu-float32.pt"), []byte("garbage"), 0o644))
+	f, err := os.OpenFile(filepath.Join(corrupt, module), os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte(strings.Repeat("garbage!", 512)), 0)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
 	_, err = hf.AutoModelForSequenceClassification.FromPretrained(ctx, corrupt)
 	require.ErrorContains(t, err, "not a readable TorchScript archive")
 
