@@ -15,6 +15,13 @@ Commands (each reads one JSON job and writes one JSON result):
              under torch.inference_mode().
              job: {model, export, inputs, threads, bs, texts, warmup, reps, rep_seconds,
                    min_calls, rewarm_below}
+  corpus-ref the yardstick of the bucketing case: transformers.pipeline("sentiment-analysis",
+             model=DIR) on the first `texts` lines of the corpus file hfbench's Go side reads,
+             in input order, at batch_size=`bs` (unsorted batches padded to their longest
+             text, as Go's unbucketed run) and at batch_size=1 (no padding); the results
+             of both, so that hfbench can show how far Python's own scores move when only
+             the batching changes.
+             job: {model, file, texts, bs, threads}
   tokenizer  Hugging Face `tokenizers` (Rust, the fast tokenizer of the model folder)
              on a list of texts: encode() one text at a time on one thread, and
              encode_batch() on THREADS rayon threads; special tokens, no padding or
@@ -184,6 +191,29 @@ def cmd_cell(job):
     raise SystemExit("bench_python: stdin closed before done")
 
 
+def cmd_corpus_ref(job):
+    import torch
+    import transformers
+
+    torch.set_num_threads(job["threads"])
+    transformers.logging.set_verbosity_error()
+    with open(job["file"], encoding="utf-8") as f:
+        lines = f.read().split("\n")  # as Go's bufio.Scanner reads it: lines end at "\n" only
+    if lines and lines[-1] == "":
+        lines.pop()
+    texts = lines[: job["texts"]]
+    pipe = transformers.pipeline("sentiment-analysis", model=job["model"], tokenizer=job["model"], device="cpu")
+    out = {"texts": len(texts), "bs": job["bs"]}
+    for key, bs in (("batched", job["bs"]), ("single", 1)):
+        t = time.perf_counter()
+        r = pipe(texts, batch_size=bs, truncation=True)
+        out[key + "_seconds"] = time.perf_counter() - t
+        if len(r) != len(texts):
+            raise RuntimeError(f"pipeline returned {len(r)} results for {len(texts)} texts")
+        out[key] = [{"label": x["label"], "score": float(x["score"])} for x in r]
+    return out
+
+
 def cmd_tokenizer(job):
     threads = str(job["threads"])
     # Rayon sizes its pool once, at first use; tokenizers reads
@@ -212,7 +242,7 @@ def cmd_tokenizer(job):
     return {"tokens": tokens, "texts": len(texts), "single": single_reps, "batch": batch_reps}
 
 
-COMMANDS = {"versions": cmd_versions, "cell": cmd_cell, "tokenizer": cmd_tokenizer}
+COMMANDS = {"versions": cmd_versions, "cell": cmd_cell, "corpus-ref": cmd_corpus_ref, "tokenizer": cmd_tokenizer}
 
 
 def main(argv=None):

@@ -2,24 +2,26 @@
 // machine, with one libtorch, one thread count and one model, and writes a
 // Markdown report, a throughput plot and one `ratio` line per case:
 //
-//	go run ./bench/cmd/hfbench -out bench/results.md          # make bench: about 14 minutes on 2 cores
+//	go run ./bench/cmd/hfbench -out bench/results.md          # make bench: about 17 minutes on 2 cores
 //	go run ./bench/cmd/hfbench -wait-quiet 10m -out bench/results.md
-//	go run ./bench/cmd/hfbench -quick -out /tmp/quick.md      # about a minute: smoke run
+//	go run ./bench/cmd/hfbench -quick -out /tmp/quick.md      # about 2 minutes: smoke run
 //	go run ./bench/cmd/hfbench -render bench/tmp/results.json # the report again from raw results
 //
 // Cases: sentiment-analysis end to end (pipeline.TextClassification.Run vs
 // transformers.pipeline) over batch sizes and text lengths, with latency
 // percentiles and peak RSS; the forward pass alone (Module.Forward vs
-// torch.jit.load of the same file); Go's time outside the forward pass;
-// tokenizer throughput (Go vs Hugging Face tokenizers); and a mixed-length
-// corpus classified from a file with and without length-bucketing. On small
-// cells a what-if run shows what one libtorch thread would give (see
-// -pinned-max-tokens, -pinned-gomaxprocs).
+// torch.jit.load of the same file) with the binding's own cost per call
+// (torch.Module.Stats: time in Forward against time inside libtorch); Go's
+// time outside the forward pass; tokenizer throughput (Go vs Hugging Face
+// tokenizers); and a mixed-length corpus classified from a file with and
+// without length-bucketing, against Python's own batch-size variation on
+// its head.
 //
 // Each Go case runs in a child process of hfbench (-worker), each Python
 // case in third_party/tools/bench_python.py, one process per side and case,
 // so peak RSS and warm-up are per case and side; the processes of a cell
-// take turns repetition by repetition (see serveCell).
+// (Go and two identical Python ones, the second an A/A noise floor) take
+// turns repetition by repetition (see serveCell).
 package main
 
 import (
@@ -55,10 +57,9 @@ type config struct {
 	batches, lengths          []int
 	poolTexts                 int
 	forwardMaxTokens          int
-	pinnedMaxTokens           int
-	pinnedGOMAXPROCS          int
 	corpusSize, corpusBS      int
 	corpusReps                int
+	corpusRefTexts            int
 	budget                    time.Duration
 	tokTexts                  int
 	cases                     map[string]bool
@@ -97,12 +98,11 @@ func main() {
 	batches := flag.String("batch-sizes", "", "end-to-end batch sizes (default 1,8,32; quick 1,8)")
 	lengths := flag.String("lengths", "", "end-to-end text lengths in tokens, [CLS] and [SEP] included (default 16,128,512; quick 16,128)")
 	flag.IntVar(&c.forwardMaxTokens, "forward-max-tokens", 4096, "time the forward pass alone and the Go stages only in cells of at most this many tokens per batch")
-	flag.IntVar(&c.pinnedMaxTokens, "pinned-max-tokens", 1024, "run the what-if with the Go thread pinned only in cells of at most this many tokens per batch (0: never)")
-	flag.IntVar(&c.pinnedGOMAXPROCS, "pinned-gomaxprocs", 0, "GOMAXPROCS of the what-if process (0: the default, as the other side)")
 	flag.IntVar(&c.corpusSize, "corpus", 0, "texts in the mixed-length corpus (default 10000, quick 500)")
 	flag.IntVar(&c.corpusBS, "corpus-batch-size", 8, "batch size of the corpus runs (8: the pipeline's default)")
 	flag.IntVar(&c.corpusReps, "corpus-reps", 0, "repetitions of each corpus run (default 2, quick 1); repetitions after the first only while -budget allows")
-	flag.DurationVar(&c.budget, "budget", 15*time.Minute, "time budget of the whole run: later corpus repetitions are skipped when they would overrun it (0: no limit)")
+	flag.IntVar(&c.corpusRefTexts, "corpus-ref-texts", 400, "texts at the head of the corpus that Python classifies at the corpus batch size and at batch size 1, the yardstick of the bucketing outputs (0: skip)")
+	flag.DurationVar(&c.budget, "budget", 18*time.Minute, "time budget of the whole run: later corpus repetitions are skipped when they would overrun it (0: no limit)")
 	flag.IntVar(&c.tokTexts, "tokenizer-texts", 2000, "texts of the tokenizer benchmark (the head of the corpus)")
 	render := flag.String("render", "", "write the report (-out) and plot (-plot) again from the raw results of an earlier run (its -json file), measuring nothing")
 	only := flag.String("only", "e2e,tokenizer,corpus", "cases to run: e2e (with forward and stages), tokenizer, corpus")
@@ -360,29 +360,23 @@ func (r *runner) runCell(ctx context.Context, c *config, cell *cellOut, model st
 	if err := goProc("go-cell", job); err != nil {
 		return err
 	}
-	if cell.BS*cell.Len <= c.pinnedMaxTokens {
-		pj := job
-		pj.Pinned = true
-		var env []string
-		if c.pinnedGOMAXPROCS > 0 {
-			env = append(env, fmt.Sprintf("GOMAXPROCS=%d", c.pinnedGOMAXPROCS))
-		}
-		if err := goProc("go-pinned-cell", pj, env...); err != nil {
-			return err
-		}
-	}
+	// Two identical Python processes: the second (B) measures nothing
+	// hfpipe does; its ratio to the first (A) is the noise floor of the
+	// cross-process comparison (an A/A test).
 	pyJob := map[string]any{"model": model, "export": bench.ExportFile, "inputs": []string{"input_ids", "attention_mask"},
 		"threads": c.threads, "bs": cell.BS, "texts": texts, "warmup": plan.Warmup, "reps": plan.Reps,
 		"rep_seconds": plan.RepSeconds, "min_calls": plan.MinCalls, "rewarm_below": job.RewarmBelow}
-	jp, rp, err := r.files("py-cell", pyJob)
-	if err != nil {
-		return err
+	for _, name := range []string{"python", "python-b"} {
+		jp, rp, err := r.files("py-cell", pyJob)
+		if err != nil {
+			return err
+		}
+		p, err := r.startProc(ctx, name, exec.CommandContext(ctx, r.py, r.script, "cell", "--job", jp, "--out", rp), rp)
+		if err != nil {
+			return err
+		}
+		procs = append(procs, p)
 	}
-	p, err := r.startProc(ctx, "python", exec.CommandContext(ctx, r.py, r.script, "cell", "--job", jp, "--out", rp), rp)
-	if err != nil {
-		return err
-	}
-	procs = append(procs, p)
 	for _, p := range procs {
 		if err := p.expect(); err != nil {
 			return err
@@ -419,11 +413,11 @@ func (r *runner) runCell(ctx context.Context, c *config, cell *cellOut, model st
 		switch p.name {
 		case "go-cell":
 			cell.GoChild, err = p.finish(&cell.Go)
-		case "go-pinned-cell":
-			cell.GoPin = new(cellResult)
-			_, err = p.finish(cell.GoPin)
 		case "python":
 			cell.PyChild, err = p.finish(&cell.Py)
+		case "python-b":
+			cell.PyB = new(pyCellResult)
+			_, err = p.finish(cell.PyB)
 		}
 		errs = append(errs, err)
 	}
@@ -546,9 +540,18 @@ func run(ctx context.Context, c *config) error {
 			logf("corpus: %d texts, batch size %d, %d repetition(s)", len(texts), c.corpusBS, c.corpusReps)
 			co := &corpusOut{BS: c.corpusBS}
 			job := corpusJob{Model: model, Threads: c.threads, BS: c.corpusBS, File: corpusFile, Reps: c.corpusReps,
-				WarmupTexts: 4 * c.corpusBS, OrderSample: 32}
+				WarmupTexts: 4 * c.corpusBS, OrderSample: 32, HeadTexts: min(c.corpusRefTexts, len(texts))}
 			if c.budget > 0 {
 				job.Deadline = float64(start.Add(c.budget-30*time.Second).UnixNano()) / 1e9
+			}
+			// Python's yardstick first, so that the deadline counts it.
+			if job.HeadTexts > 0 {
+				logf("corpus: Python reference on the first %d texts, batch size %d and 1", job.HeadTexts, c.corpusBS)
+				co.PyRef = new(pyCorpusRef)
+				pyJob := map[string]any{"model": model, "file": corpusFile, "texts": job.HeadTexts, "bs": c.corpusBS, "threads": c.threads}
+				if _, err := r.pyChild(ctx, "corpus-ref", pyJob, co.PyRef); err != nil {
+					return err
+				}
 			}
 			if co.GoChild, err = r.goChild(ctx, "corpus", job, &co.Go); err != nil {
 				return err

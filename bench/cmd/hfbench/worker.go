@@ -36,10 +36,22 @@ type cellJob struct {
 	// previous calls took less than this many seconds, since the other
 	// processes of the cell ran in between and left the caches cold.
 	RewarmBelow float64 `json:"rewarm_below"`
-	// Pinned locks the calling goroutine to its OS thread from the start,
-	// so that every libtorch call comes from one thread: the what-if of
-	// running libtorch on one dedicated thread.
-	Pinned bool `json:"pinned"`
+}
+
+// callStats is what a module's forward counters (torch.Module.Stats) grew
+// by during one timed repetition: the time inside libtorch's forward
+// (measured by the shim around the module's forward) and the time the Go
+// caller spent in Module.Forward, for the same calls.
+type callStats struct {
+	Forwards       int64   `json:"forwards"`
+	ComputeSeconds float64 `json:"compute_seconds"`
+	CallSeconds    float64 `json:"call_seconds"`
+}
+
+func statsDelta(before, after torch.ModuleStats) callStats {
+	return callStats{Forwards: after.Forwards - before.Forwards,
+		ComputeSeconds: (after.ComputeTime - before.ComputeTime).Seconds(),
+		CallSeconds:    (after.CallTime - before.CallTime).Seconds()}
 }
 
 // stageNames are the steps of one pipeline call, as the staged loop times them.
@@ -47,9 +59,11 @@ var stageNames = []string{"tokenize", "pad", "tensors", "forward", "output", "po
 
 // staged is what the staged loop measured.
 type staged struct {
-	Forward []bench.Rep          `json:"forward"` // the forward stage's latencies, per repetition
-	Stages  map[string][]float64 `json:"stages"`  // seconds per timed call
-	Same    bool                 `json:"same"`    // its first results equal Run's
+	Forward []bench.Rep `json:"forward"` // the forward stage's latencies, per repetition
+	// ForwardStats is the forward module's counters per repetition, as Forward.
+	ForwardStats []callStats          `json:"forward_stats"`
+	Stages       map[string][]float64 `json:"stages"` // seconds per timed call
+	Same         bool                 `json:"same"`   // its first results equal Run's
 }
 
 // cellResult is what the Go side of a cell measured.
@@ -57,13 +71,14 @@ type cellResult struct {
 	Threads      int               `json:"threads"`
 	LoadSeconds  float64           `json:"load_seconds"`
 	E2E          []bench.Rep       `json:"e2e"`
+	E2EStats     []callStats       `json:"e2e_stats"`   // the pipeline model's counters per repetition, as E2E
 	PeakRSSKiB   int64             `json:"peak_rss_kb"` // at "mark": after the end-to-end loop, before anything else loads
 	FirstResults []pipeline.Result `json:"first_results"`
 	Staged       *staged           `json:"staged,omitempty"`
 }
 
-// The cell protocol. hfbench drives the processes of one cell (Go, the Go
-// what-if, Python: bench_python.py speaks the same protocol) in step, so
+// The cell protocol. hfbench drives the processes of one cell (Go and two
+// identical Python ones: bench_python.py speaks the same protocol) in step, so
 // that they take turns repetition by repetition and background load on a
 // busy machine hits them alike. Commands come one a line on stdin, each
 // answered by one line on stdout, "ok" or "error: ...":
@@ -89,10 +104,6 @@ type cellServer struct {
 }
 
 func serveCell(ctx context.Context, job cellJob, in io.Reader, out io.Writer, resultPath string) error {
-	if job.Pinned {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-	}
 	if err := torch.SetNumThreads(job.Threads); err != nil {
 		return err
 	}
@@ -228,17 +239,33 @@ func (s *cellServer) rep(phase string) error {
 			return err
 		}
 	}
+	stats := func() torch.ModuleStats {
+		if phase == "fwd" {
+			if s.mod == nil { // loaded by the first call: its counters start at zero
+				return torch.ModuleStats{}
+			}
+			return s.mod.Stats()
+		}
+		return s.p.Model.Stats()
+	}
+	before := stats()
 	s.recording = true
 	r, err := bench.RunRep(s.job.Plan, func() (float64, error) { return s.call(phase) })
 	s.recording = false
 	if err != nil {
 		return err
 	}
+	d := statsDelta(before, stats())
+	if d.Forwards != int64(r.Calls) {
+		return fmt.Errorf("cell: %d forward passes counted in a repetition of %d calls", d.Forwards, r.Calls)
+	}
 	switch phase {
 	case "e2e":
 		s.res.E2E = append(s.res.E2E, r)
+		s.res.E2EStats = append(s.res.E2EStats, d)
 	case "fwd":
 		s.res.Staged.Forward = append(s.res.Staged.Forward, r)
+		s.res.Staged.ForwardStats = append(s.res.Staged.ForwardStats, d)
 	}
 	return nil
 }
@@ -350,6 +377,9 @@ type corpusJob struct {
 	// started only if the previous one's duration fits before it.
 	Deadline    float64 `json:"deadline"`
 	OrderSample int     `json:"order_sample"`
+	// HeadTexts: the results of this many texts at the head of the file,
+	// both runs, go into the result for comparison with Python's.
+	HeadTexts int `json:"head_texts"`
 }
 
 type corpusResult struct {
@@ -367,6 +397,10 @@ type corpusResult struct {
 	OrderChecked     int         `json:"order_checked"` // texts classified alone and compared at their index
 	OrderOK          int         `json:"order_ok"`
 	OrderMaxDiff     float64     `json:"order_max_diff"`
+	// HeadBucketed and HeadUnbucketed are the results of the first
+	// HeadTexts texts in both runs (hfbench compares them with Python's).
+	HeadBucketed   []pipeline.Result `json:"head_bucketed,omitempty"`
+	HeadUnbucketed []pipeline.Result `json:"head_unbucketed,omitempty"`
 }
 
 func readLines(path string) ([]string, error) {
@@ -490,6 +524,10 @@ func runCorpus(ctx context.Context, job corpusJob) (*corpusResult, error) {
 			res.ScoresWithin++
 		}
 		res.MaxScoreDiff = math.Max(res.MaxScoreDiff, math.Abs(b.Score-u.Score))
+		if i < job.HeadTexts {
+			res.HeadBucketed = append(res.HeadBucketed, b)
+			res.HeadUnbucketed = append(res.HeadUnbucketed, u)
+		}
 	}
 	// Input order: texts classified alone must get (to float noise) the
 	// result found at their own index in both runs.
