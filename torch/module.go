@@ -90,6 +90,7 @@ func Load(path string, device Device) (*Module, error) {
 	if err := CheckDevice(device); err != nil {
 		return nil, err
 	}
+	tuneMalloc()
 	cp, cd := C.CString(path), C.CString(device.String())
 	defer C.free(unsafe.Pointer(cp))
 	defer C.free(unsafe.Pointer(cd))

@@ -183,6 +183,15 @@ int hp_release_free_memory(void) {
 #endif
 }
 
+int hp_malloc_keep_freed(size_t mmap_threshold, size_t trim_threshold) {
+#if defined(__GLIBC__)
+  return mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_threshold)) == 1 &&
+         mallopt(M_TRIM_THRESHOLD, static_cast<int>(trim_threshold)) == 1;
+#else
+  return 0;
+#endif
+}
+
 // ---- tensors ----
 
 char *hp_tensor_from_data(const void *data, size_t nbytes, int dtype, const int64_t *shape, int ndim,

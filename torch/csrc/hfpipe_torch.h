@@ -51,6 +51,10 @@ char *hp_cuda_device_count(int *out);
 char *hp_cuda_synchronize(int device);
 /* Returns free heap memory to the OS (glibc malloc_trim); 0 where unsupported. */
 int hp_release_free_memory(void);
+/* Makes glibc malloc serve blocks below mmap_threshold from its heaps and keep
+ * up to trim_threshold of freed memory there (mallopt M_MMAP_THRESHOLD,
+ * M_TRIM_THRESHOLD); 1 when both took, 0 where unsupported. */
+int hp_malloc_keep_freed(size_t mmap_threshold, size_t trim_threshold);
 
 /* ---- tensors ----
  * dtype values are c10::ScalarType codes. device strings are torch::Device
