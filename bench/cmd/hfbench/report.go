@@ -683,11 +683,18 @@ func (r *report) markdown() string {
 	}
 
 	if len(r.Cells) > 0 {
-		w("## Notes: the binding's forward thread\n\n")
+		w("## Notes: the binding's forward thread and malloc\n\n")
 		w("`Module.Forward` runs the forward pass on a persistent C++ thread of the shim, one per device, and the calling goroutine waits on an eventfd that the shim signals when the pass is done, parked in Go's netpoller rather than blocked in a cgo call. ")
 		w("Why: libtorch parallelises with OpenMP (the torch wheel's libgomp), which keeps one thread team per calling OS thread, while a goroutine may resume on another OS thread after any blocking point, so forward passes called straight from goroutines started their parallel regions from changing threads and the process gathered idle teams competing for the cores; ")
 		w("and while a goroutine sat in a long cgo call, Go's scheduler monitor (sysmon) kept waking up to poll it, each wake-up preempting a libtorch compute thread on a machine with every core busy (2 cores here). Python calls libtorch from one thread and has no such monitor. ")
 		w("The last full run before this change (bench/results.md of commit 3dc7117) measured Go's forward pass up to 16%% slower than Python's at small shapes (+16.0%% at batch 1 × 128 tokens, +13.7%% at 1 × 16); the binding's cost now is the direct measurement in the forward table.\n\n")
+		tuned := false
+		for _, c := range r.Cells {
+			tuned = tuned || c.Go.MallocTuned
+		}
+		if tuned {
+			w("The Go processes ran with glibc malloc's thresholds set by the binding (`torch.MallocTuned()` true; it does so when the first module loads, `HFPIPE_MALLOC=system` leaves malloc alone): blocks under 32 MiB come from malloc's heaps and up to 256 MiB of freed memory stays there, so a pass reuses the previous pass's pages. With glibc's defaults a 128-token pass mmaps and unmaps its larger activations and faults its working set in again every time (about 1,700 page faults and 5-8%% of the pass on this machine, measured with a Go and a Python loop over the same TorchScript file). The Python processes run with glibc's defaults, as Python users do; they can get the same with `GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456`.\n\n")
+		}
 	}
 	w("## Ratio lines\n\n```\n%s\n```\n", strings.Join(r.ratioLines(), "\n"))
 	if r.PlotErr != "" {

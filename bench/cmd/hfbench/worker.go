@@ -71,8 +71,9 @@ type cellResult struct {
 	Threads      int               `json:"threads"`
 	LoadSeconds  float64           `json:"load_seconds"`
 	E2E          []bench.Rep       `json:"e2e"`
-	E2EStats     []callStats       `json:"e2e_stats"`   // the pipeline model's counters per repetition, as E2E
-	PeakRSSKiB   int64             `json:"peak_rss_kb"` // at "mark": after the end-to-end loop, before anything else loads
+	E2EStats     []callStats       `json:"e2e_stats"`    // the pipeline model's counters per repetition, as E2E
+	PeakRSSKiB   int64             `json:"peak_rss_kb"`  // at "mark": after the end-to-end loop, before anything else loads
+	MallocTuned  bool              `json:"malloc_tuned"` // torch.MallocTuned after the model loaded
 	FirstResults []pipeline.Result `json:"first_results"`
 	Staged       *staged           `json:"staged,omitempty"`
 }
@@ -126,7 +127,7 @@ func serveCell(ctx context.Context, job cellJob, in io.Reader, out io.Writer, re
 			s.mod.Close()
 		}
 	}()
-	s.res = &cellResult{Threads: torch.NumThreads(), LoadSeconds: time.Since(t0).Seconds()}
+	s.res = &cellResult{Threads: torch.NumThreads(), LoadSeconds: time.Since(t0).Seconds(), MallocTuned: torch.MallocTuned()}
 	fmt.Fprintln(out, "ready")
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
