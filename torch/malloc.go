@@ -20,9 +20,16 @@ import (
 // process warms into other settings by chance (glibc raises its thresholds
 // as large blocks are freed, and importing transformers frees many); the
 // Go process gets them on purpose.
+//
+// Blocks of 32 MiB and more are always mapped afresh by glibc, and those of
+// a large batch come to gigabytes per pass (1.4 million page faults at batch
+// 32 x 512 tokens): the shim's caching CPU allocator (csrc/cpu_cache.cpp)
+// keeps freed blocks from 1 MiB up and hands them out again.
 const (
 	mallocMmapThreshold = 32 << 20  // glibc's ceiling for heap-served blocks
 	mallocTrimThreshold = 256 << 20 // freed memory kept for the next pass
+	cpuCacheMinBlock    = 1 << 20
+	cpuCacheMaxBytes    = 1 << 30
 )
 
 var (
@@ -30,7 +37,8 @@ var (
 	mallocTuned atomic.Bool
 )
 
-// tuneMalloc applies the thresholds once, when the first module loads,
+// tuneMalloc applies the thresholds and installs the CPU cache once, when
+// the first module loads,
 // unless the user chose malloc settings: HFPIPE_MALLOC=system, glibc's own
 // variables, or a preloaded allocator (which ignores mallopt anyway).
 func tuneMalloc() {
@@ -39,6 +47,9 @@ func tuneMalloc() {
 			return
 		}
 		mallocTuned.Store(C.hp_malloc_keep_freed(mallocMmapThreshold, mallocTrimThreshold) == 1)
+		// A failure leaves libtorch's own allocator in place, which only
+		// costs speed; CPUCache().Enabled tells.
+		_ = check("enable the CPU cache", C.hp_cpu_cache_enable(cpuCacheMinBlock, cpuCacheMaxBytes))
 	})
 }
 
@@ -56,9 +67,37 @@ func mallocTuningWanted(getenv func(string) string) bool {
 
 // MallocTuned reports whether the binding has set glibc malloc's thresholds so
 // that freed tensor memory is kept for reuse rather than returned to the OS
-// between forward passes. It does so when the first module loads, unless
-// HFPIPE_MALLOC=system is set or the environment already configures malloc
-// (MALLOC_*_ variables, glibc.malloc tunables in GLIBC_TUNABLES, a
-// preloaded jemalloc or tcmalloc). The cost is resident memory: up to
-// 256 MiB of freed blocks stay mapped per malloc arena.
+// between forward passes. It does so, and installs the caching CPU allocator
+// (CPUCache), when the first module loads, unless HFPIPE_MALLOC=system is set
+// or the environment already configures malloc (MALLOC_*_ variables,
+// glibc.malloc tunables in GLIBC_TUNABLES, a preloaded jemalloc or tcmalloc).
+// The cost is resident memory: freed blocks stay mapped (up to 256 MiB per
+// malloc arena, 1 GiB in the CPU cache) until ReleaseCPUCache or the
+// binding's own collection under memory pressure.
 func MallocTuned() bool { return mallocTuned.Load() }
+
+// CPUCacheStats describes the binding's caching CPU allocator, which keeps
+// the large blocks libtorch frees (from 1 MiB up, at most 1 GiB in all) for
+// the next allocation of the same rounded size, so that successive forward
+// passes reuse memory instead of having the kernel map and zero it again.
+// It is installed with the malloc settings (see MallocTuned) and off under
+// the same conditions.
+type CPUCacheStats struct {
+	Enabled     bool
+	CachedBytes int64 // idle blocks held now
+	Hits        int64 // large allocations served from the cache
+	Misses      int64 // large allocations that went to malloc
+}
+
+// CPUCache returns the caching CPU allocator's counters.
+func CPUCache() CPUCacheStats {
+	var cached, hits, misses C.size_t
+	if C.hp_cpu_cache_stats(&cached, &hits, &misses) == 0 {
+		return CPUCacheStats{}
+	}
+	return CPUCacheStats{Enabled: true, CachedBytes: int64(cached), Hits: int64(hits), Misses: int64(misses)}
+}
+
+// ReleaseCPUCache frees the idle blocks the caching CPU allocator holds,
+// for a program that is done with models for a while.
+func ReleaseCPUCache() { C.hp_cpu_cache_release() }

@@ -227,3 +227,31 @@ func TestForwardCancelledMidPass(t *testing.T) {
 	_, err = m.Forward(ctx, x, int64(3))
 	require.ErrorIs(t, err, torch.ErrClosed)
 }
+
+func TestCPUCacheReusesLargeBlocks(t *testing.T) {
+	f := fixtures(t, "cpu")
+	m, err := torch.Load(f.Modules["tensor"].Path, torch.CPU) // the first load installs the cache
+	require.NoError(t, err)
+	defer m.Close()
+	require.True(t, torch.CPUCache().Enabled)
+
+	big := make([]float32, 1<<20) // 4 MiB: above the cache's 1 MiB floor
+	x, err := torch.FromSlice(big, 1024, 1024)
+	require.NoError(t, err)
+	require.NoError(t, x.Close())
+	before := torch.CPUCache()
+	assert.GreaterOrEqual(t, before.CachedBytes, int64(4<<20), "a closed large tensor's block stays cached")
+
+	big[12345] = 7
+	y, err := torch.FromSlice(big, 1024, 1024)
+	require.NoError(t, err)
+	after := torch.CPUCache()
+	assert.Greater(t, after.Hits, before.Hits, "the next tensor of that size reuses the block")
+	got, err := torch.ToSlice[float32](y)
+	require.NoError(t, err)
+	assert.Equal(t, big, got, "a reused block holds the new tensor's data, not the old one's")
+	require.NoError(t, y.Close())
+
+	torch.ReleaseCPUCache()
+	assert.Zero(t, torch.CPUCache().CachedBytes)
+}

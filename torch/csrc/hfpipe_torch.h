@@ -56,6 +56,15 @@ int hp_release_free_memory(void);
  * M_TRIM_THRESHOLD); 1 when both took, 0 where unsupported. */
 int hp_malloc_keep_freed(size_t mmap_threshold, size_t trim_threshold);
 
+/* Replaces libtorch's CPU allocator by a caching one (cpu_cache.cpp): freed
+ * blocks of at least min_bytes are kept, up to max_cached bytes in all, and
+ * reused for allocations of the same rounded size. Idempotent. */
+char *hp_cpu_cache_enable(size_t min_bytes, size_t max_cached);
+/* Frees the cached blocks (blocks in use stay). */
+void hp_cpu_cache_release(void);
+/* Bytes cached and allocation hits/misses; 0 when the cache is not enabled. */
+int hp_cpu_cache_stats(size_t *cached, size_t *hits, size_t *misses);
+
 /* ---- tensors ----
  * dtype values are c10::ScalarType codes. device strings are torch::Device
  * syntax: "cpu", "cuda", "cuda:N". */
