@@ -6,6 +6,7 @@ package torch
 import "C"
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -29,13 +30,16 @@ const (
 	mallocMmapThreshold = 32 << 20  // glibc's ceiling for heap-served blocks
 	mallocTrimThreshold = 256 << 20 // freed memory kept for the next pass
 	cpuCacheMinBlock    = 1 << 20
-	cpuCacheMaxBytes    = 1 << 30
+	cpuCacheMaxBytes    = 1 << 30 // default for SetCPUCacheLimit
 )
 
 var (
-	mallocOnce  sync.Once
-	mallocTuned atomic.Bool
+	mallocOnce    sync.Once
+	mallocTuned   atomic.Bool
+	cpuCacheLimit atomic.Int64
 )
+
+func init() { cpuCacheLimit.Store(cpuCacheMaxBytes) }
 
 // tuneMalloc applies the thresholds and installs the CPU cache once, when
 // the first module loads,
@@ -49,7 +53,9 @@ func tuneMalloc() {
 		mallocTuned.Store(C.hp_malloc_keep_freed(mallocMmapThreshold, mallocTrimThreshold) == 1)
 		// A failure leaves libtorch's own allocator in place, which only
 		// costs speed; CPUCache().Enabled tells.
-		_ = check("enable the CPU cache", C.hp_cpu_cache_enable(cpuCacheMinBlock, cpuCacheMaxBytes))
+		_ = check("enable the CPU cache", C.hp_cpu_cache_enable(cpuCacheMinBlock, C.size_t(cpuCacheLimit.Load())))
+		// A SetCPUCacheLimit racing with the install may have missed it.
+		C.hp_cpu_cache_set_limit(C.size_t(cpuCacheLimit.Load()))
 	})
 }
 
@@ -77,13 +83,15 @@ func mallocTuningWanted(getenv func(string) string) bool {
 func MallocTuned() bool { return mallocTuned.Load() }
 
 // CPUCacheStats describes the binding's caching CPU allocator, which keeps
-// the large blocks libtorch frees (from 1 MiB up, at most 1 GiB in all) for
+// the large blocks libtorch frees (from 1 MiB up, 1 GiB in all unless
+// SetCPUCacheLimit says otherwise) for
 // the next allocation of the same rounded size, so that successive forward
 // passes reuse memory instead of having the kernel map and zero it again.
 // It is installed with the malloc settings (see MallocTuned) and off under
 // the same conditions.
 type CPUCacheStats struct {
 	Enabled     bool
+	Limit       int64 // most idle bytes kept
 	CachedBytes int64 // idle blocks held now
 	Hits        int64 // large allocations served from the cache
 	Misses      int64 // large allocations that went to malloc
@@ -95,9 +103,21 @@ func CPUCache() CPUCacheStats {
 	if C.hp_cpu_cache_stats(&cached, &hits, &misses) == 0 {
 		return CPUCacheStats{}
 	}
-	return CPUCacheStats{Enabled: true, CachedBytes: int64(cached), Hits: int64(hits), Misses: int64(misses)}
+	return CPUCacheStats{Enabled: true, Limit: cpuCacheLimit.Load(), CachedBytes: int64(cached), Hits: int64(hits), Misses: int64(misses)}
 }
 
 // ReleaseCPUCache frees the idle blocks the caching CPU allocator holds,
 // for a program that is done with models for a while.
 func ReleaseCPUCache() { C.hp_cpu_cache_release() }
+
+// SetCPUCacheLimit sets the most idle memory the caching CPU allocator keeps
+// (default 1 GiB) and frees what it holds beyond that at once; 0 turns
+// caching off. It can be called before or after the first module loads.
+func SetCPUCacheLimit(bytes int64) error {
+	if bytes < 0 {
+		return fmt.Errorf("torch: CPU cache limit %d is negative: use 0 to turn caching off", bytes)
+	}
+	cpuCacheLimit.Store(bytes)
+	C.hp_cpu_cache_set_limit(C.size_t(bytes))
+	return nil
+}

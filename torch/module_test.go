@@ -252,6 +252,24 @@ func TestCPUCacheReusesLargeBlocks(t *testing.T) {
 	assert.Equal(t, big, got, "a reused block holds the new tensor's data, not the old one's")
 	require.NoError(t, y.Close())
 
+	// A lower limit frees the excess at once; 0 keeps nothing.
+	z, err := torch.FromSlice(big, 1024, 1024)
+	require.NoError(t, err)
+	require.NoError(t, z.Close())
+	require.NoError(t, torch.SetCPUCacheLimit(4<<20))
+	defer torch.SetCPUCacheLimit(1 << 30)
+	st := torch.CPUCache()
+	assert.Equal(t, int64(4<<20), st.Limit)
+	assert.LessOrEqual(t, st.CachedBytes, int64(4<<20))
+	require.NoError(t, torch.SetCPUCacheLimit(0))
+	assert.Zero(t, torch.CPUCache().CachedBytes)
+	require.ErrorContains(t, torch.SetCPUCacheLimit(-1), "negative")
+	require.NoError(t, torch.SetCPUCacheLimit(1<<30))
+
+	w, err := torch.FromSlice(big, 1024, 1024)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	assert.Positive(t, torch.CPUCache().CachedBytes)
 	torch.ReleaseCPUCache()
 	assert.Zero(t, torch.CPUCache().CachedBytes)
 }

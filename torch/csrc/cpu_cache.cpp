@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -87,6 +88,24 @@ class CachingCPUAllocator final : public c10::Allocator {
       for (void *p : kv.second) std::free(p);
   }
 
+  // Sets the most idle bytes kept and frees what is over it.
+  void set_limit(size_t max_cached) {
+    std::vector<void *> drop;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      max_cached_ = max_cached;
+      for (auto it = free_.begin(); it != free_.end() && cached_ > max_cached_;) {
+        while (!it->second.empty() && cached_ > max_cached_) {
+          drop.push_back(it->second.back());
+          it->second.pop_back();
+          cached_ -= it->first;
+        }
+        it = it->second.empty() ? free_.erase(it) : std::next(it);
+      }
+    }
+    for (void *p : drop) std::free(p);
+  }
+
   void stats(size_t *cached, size_t *hits, size_t *misses) {
     std::lock_guard<std::mutex> lock(mu_);
     *cached = cached_;
@@ -127,7 +146,8 @@ class CachingCPUAllocator final : public c10::Allocator {
     std::free(p);
   }
 
-  const size_t min_bytes_, max_cached_;
+  const size_t min_bytes_;
+  size_t max_cached_;  // guarded by mu_
   std::mutex mu_;
   std::unordered_map<size_t, std::vector<void *>> free_;  // rounded size -> idle blocks
   std::unordered_map<void *, size_t> live_;               // block -> rounded size
@@ -153,6 +173,12 @@ char *hp_cpu_cache_enable(size_t min_bytes, size_t max_cached) {
   } catch (const std::exception &e) {
     return strdup(e.what());
   }
+}
+
+int hp_cpu_cache_set_limit(size_t max_cached) {
+  if (CachingCPUAllocator::instance == nullptr) return 0;
+  CachingCPUAllocator::instance->set_limit(max_cached);
+  return 1;
 }
 
 void hp_cpu_cache_release(void) {

@@ -60,6 +60,9 @@ int hp_malloc_keep_freed(size_t mmap_threshold, size_t trim_threshold);
  * blocks of at least min_bytes are kept, up to max_cached bytes in all, and
  * reused for allocations of the same rounded size. Idempotent. */
 char *hp_cpu_cache_enable(size_t min_bytes, size_t max_cached);
+/* Sets the most idle bytes the cache keeps, freeing what is over; 0 when the
+ * cache is not enabled. */
+int hp_cpu_cache_set_limit(size_t max_cached);
 /* Frees the cached blocks (blocks in use stay). */
 void hp_cpu_cache_release(void);
 /* Bytes cached and allocation hits/misses; 0 when the cache is not enabled. */
