@@ -78,7 +78,7 @@ func mallocTuningWanted(getenv func(string) string) bool {
 // or the environment already configures malloc (MALLOC_*_ variables,
 // glibc.malloc tunables in GLIBC_TUNABLES, a preloaded jemalloc or tcmalloc).
 // The cost is resident memory: freed blocks stay mapped (up to 256 MiB per
-// malloc arena, 1 GiB in the CPU cache) until ReleaseCPUCache or the
+// malloc arena, 1 GiB in the CPU cache) until ReleaseMemory or the
 // binding's own collection under memory pressure.
 func MallocTuned() bool { return mallocTuned.Load() }
 
@@ -106,9 +106,13 @@ func CPUCache() CPUCacheStats {
 	return CPUCacheStats{Enabled: true, Limit: cpuCacheLimit.Load(), CachedBytes: int64(cached), Hits: int64(hits), Misses: int64(misses)}
 }
 
-// ReleaseCPUCache frees the idle blocks the caching CPU allocator holds,
-// for a program that is done with models for a while.
-func ReleaseCPUCache() { C.hp_cpu_cache_release() }
+// ReleaseMemory frees the idle blocks the caching CPU allocator holds and
+// returns malloc's free memory to the OS (malloc_trim), for a program that
+// is done with models for a while. Blocks in use stay.
+func ReleaseMemory() {
+	C.hp_cpu_cache_release()
+	C.hp_release_free_memory()
+}
 
 // SetCPUCacheLimit sets the most idle memory the caching CPU allocator keeps
 // (default 1 GiB) and frees what it holds beyond that at once; 0 turns

@@ -165,15 +165,21 @@ func (m *Module) Forward(ctx context.Context, inputs ...Value) (Value, error) {
 		}
 		args[i] = iv
 	}
-	out, detached, err := m.forward(ctx, start, ivs, len(inputs))
-	if detached {
+	out, computeNS, detached, err := m.forward(ctx, start, ivs, len(inputs))
+	switch {
+	case detached:
 		locked = false
-	}
-	if err != nil {
+		return nil, err
+	case computeNS < 0: // libtorch never saw the call
+		return nil, err
+	case err != nil:
+		m.record(start, computeNS, true)
 		return nil, err
 	}
 	defer C.hp_ivalue_free(out)
-	return fromIValue(out)
+	v, err := fromIValue(out)
+	m.record(start, computeNS, err != nil)
+	return v, err
 }
 
 // record counts a pass that reached libtorch.
@@ -193,36 +199,37 @@ func (m *Module) record(start time.Time, computeNS int64, failed bool) {
 // Python's at small shapes on 2 cores). Where no eventfd can be had, the
 // pass runs as a plain cgo call on the locked-thread executor.
 //
-// When ctx ends first, forward returns its error with detached set: a
-// goroutine of its own then waits for the pass, frees its output and
-// releases the module's read lock, which the caller must no longer do.
+// computeNS is the time inside libtorch, -1 when libtorch never saw the
+// call. When ctx ends first, forward returns its error with detached set: a
+// goroutine of its own then waits for the pass, records it, frees its
+// output and releases the module's read lock, which the caller must no
+// longer do.
 // The inputs are copied into the job (tensors by reference), so the caller
 // may free ivs and unlock its tensors either way.
-func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue, n int) (out C.hp_ivalue, detached bool, err error) {
+func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue, n int) (out C.hp_ivalue, computeNS int64, detached bool, err error) {
 	op := "forward of " + m.path
-	var ns C.int64_t
 	done, fd, err := getEventFD()
 	if err != nil {
 		var cerr *C.char
+		var ns C.int64_t
 		if err := executorFor(m.device).run(ctx, func() {
 			cerr = C.hp_module_forward(m.h, ivs, C.int(n), &out, &ns)
 		}); err != nil {
-			return nil, false, fmt.Errorf("torch: forward: %w", err)
+			return nil, -1, false, fmt.Errorf("torch: forward: %w", err)
 		}
-		m.record(start, int64(ns), cerr != nil)
-		return out, false, check(op, cerr)
+		return out, int64(ns), false, check(op, cerr)
 	}
 	var job C.hp_forward_job
 	if err := check(op, C.hp_module_forward_async(m.h, ivs, C.int(n), C.int(fd), &job)); err != nil {
 		putEventFD(done, fd)
-		return nil, false, err
+		return nil, -1, false, err
 	}
-	finish := func() (C.hp_ivalue, error) {
+	finish := func() (C.hp_ivalue, int64, error) {
 		defer C.hp_forward_job_free(job)
 		var out C.hp_ivalue
+		var ns C.int64_t
 		err := check(op, C.hp_forward_job_result(job, &out, &ns))
-		m.record(start, int64(ns), err != nil)
-		return out, err
+		return out, int64(ns), err
 	}
 	// Ending ctx sets a deadline in the past, which ends the Read below.
 	stop := context.AfterFunc(ctx, func() { done.SetReadDeadline(time.Unix(1, 0)) })
@@ -238,8 +245,8 @@ func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue,
 			// The deadline may still be set behind our back.
 			done.Close()
 		}
-		out, err := finish()
-		return out, false, err
+		out, ns, err := finish()
+		return out, ns, false, err
 	case errors.Is(werr, os.ErrDeadlineExceeded) && ctx.Err() != nil:
 		go func() {
 			done.SetReadDeadline(time.Time{})
@@ -251,16 +258,18 @@ func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue,
 				return
 			}
 			done.Close()
-			if out, err := finish(); err == nil {
+			out, ns, err := finish()
+			if err == nil {
 				C.hp_ivalue_free(out)
 			}
+			m.record(start, ns, err != nil)
 			m.mu.RUnlock()
 		}()
-		return nil, true, fmt.Errorf("torch: forward: %w (the pass finishes in the background)", ctx.Err())
+		return nil, -1, true, fmt.Errorf("torch: forward: %w (the pass finishes in the background)", ctx.Err())
 	default:
 		// The shim will still write to fd and fill job: leave both alone
 		// rather than let it write into a reused descriptor.
-		return nil, false, fmt.Errorf("torch: forward: waiting for the forward thread: %w", werr)
+		return nil, -1, false, fmt.Errorf("torch: forward: waiting for the forward thread: %w", werr)
 	}
 }
 

@@ -270,6 +270,6 @@ func TestCPUCacheReusesLargeBlocks(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
 	assert.Positive(t, torch.CPUCache().CachedBytes)
-	torch.ReleaseCPUCache()
+	torch.ReleaseMemory()
 	assert.Zero(t, torch.CPUCache().CachedBytes)
 }
