@@ -55,6 +55,19 @@ func growth(t *testing.T, warm, n int, cycle func()) int64 {
 
 const leakLimit = 20 << 20
 
+// closeLimit bounds RSS growth of cycles that Close what they create. The
+// strict bound holds without the race detector (make test runs the leak
+// tests that way too); under it, RSS also counts the detector's shadow
+// memory, which grows with every new heap address for thousands of cycles
+// (measured: +16 to +28 MiB over 10,000 module cycles where the plain run
+// shows +0), so only gross leaks can be caught there.
+func closeLimit() int64 {
+	if raceEnabled {
+		return 3 * leakLimit
+	}
+	return leakLimit
+}
+
 // finaliserLimit bounds RSS growth, after warm-up, of cycles that rely on
 // finalisers: glibc keeps freed chunks in per-thread arenas and the race
 // detector adds shadow memory, so RSS tracks the peak of native memory the
@@ -85,7 +98,7 @@ func TestNoLeakTensorCycles(t *testing.T) {
 		}
 	}
 	g := growth(t, 10000, 100000, cycle(true))
-	require.Less(t, g, int64(leakLimit), "100,000 tensor create/Close cycles")
+	require.Less(t, g, closeLimit(), "100,000 tensor create/Close cycles")
 	// Finalisers only: 1.2 GB passes through native memory.
 	requireBoundedWithFinalisers(t, 100000, 100000, cycle(false), "100,000 tensor cycles relying on finalisers")
 }
@@ -127,11 +140,7 @@ func TestNoLeakModuleCycles(t *testing.T) {
 			}
 		}
 	}
-	// Under -race, RSS keeps climbing for the first ~2,000 cycles as the
-	// detector's shadow memory covers new heap (measured: +21-28 MiB over
-	// 10,000 cycles after 500 of warm-up, +6 MiB after 3,000; +0 without
-	// -race), so the warm-up is long enough to reach the steady state.
-	g := growth(t, 3000, 10000, cycle(true))
-	require.Less(t, g, int64(leakLimit), "10,000 load/forward/Close cycles")
+	g := growth(t, 1000, 10000, cycle(true))
+	require.Less(t, g, closeLimit(), "10,000 load/forward/Close cycles")
 	requireBoundedWithFinalisers(t, 1000, 10000, cycle(false), "10,000 load/forward cycles relying on finalisers")
 }
