@@ -9,41 +9,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
+
+	"github.com/hfpipe/hfpipe/internal/testenv"
 )
 
 // ExportFile is the TorchScript file of the benchmark model, as
 // third_party/tools/export.py names it for the CPU float32 classifier.
 const ExportFile = "hfpipe-sequence-classification-cpu-float32.pt"
 
-// RepoRoot returns the repository root: $HFPIPE_ROOT where set, else the
-// folder holding go.mod above this source file.
-func RepoRoot() string {
-	if r := os.Getenv("HFPIPE_ROOT"); r != "" {
-		return r
-	}
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), ".."))
-}
-
-// Python returns the interpreter of the benchmarks' Python side:
-// $HFPIPE_PYTHON where set, else the project venv (make venv).
-func Python() (string, error) {
-	if p := os.Getenv("HFPIPE_PYTHON"); p != "" {
-		return p, nil
-	}
-	p := filepath.Join(RepoRoot(), ".venv", "bin", "python")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("bench: no Python at %s: run `make venv` (or set HFPIPE_PYTHON)", p)
-	}
-	return p, nil
-}
-
 // DefaultModelDir is where the benchmark model lives (bench/tmp is ignored
 // by git).
-func DefaultModelDir() string { return filepath.Join(RepoRoot(), "bench", "tmp", "model") }
+func DefaultModelDir() string { return filepath.Join(testenv.RepoRoot(), "bench", "tmp", "model") }
 
 // EnsureModel returns dir after making sure it holds the benchmark model:
 // the random-initialised distilbert-base-uncased-finetuned-sst-2-english
@@ -63,14 +41,14 @@ func EnsureModel(dir string, log io.Writer) (string, error) {
 			return dir, nil
 		}
 	}
-	py, err := Python()
+	py, err := testenv.PythonPath()
 	if err != nil {
 		return "", err
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return "", err
 	}
-	tools := filepath.Join(RepoRoot(), "third_party", "tools")
+	tools := filepath.Join(testenv.RepoRoot(), "third_party", "tools")
 	run := func(args ...string) error {
 		fmt.Fprintf(log, "bench: %s %s\n", filepath.Base(py), strings.Join(args, " "))
 		cmd := exec.Command(py, args...)
@@ -92,7 +70,7 @@ func EnsureModel(dir string, log io.Writer) (string, error) {
 // toolsHash fingerprints the model generator and exporter sources, as
 // internal/testenv does for the tests' models.
 func toolsHash() (string, error) {
-	tools := filepath.Join(RepoRoot(), "third_party", "tools")
+	tools := filepath.Join(testenv.RepoRoot(), "third_party", "tools")
 	var files []string
 	err := filepath.WalkDir(tools, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

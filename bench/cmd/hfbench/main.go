@@ -44,6 +44,7 @@ import (
 
 	"github.com/hfpipe/hfpipe/bench"
 	"github.com/hfpipe/hfpipe/hf/tokenizer"
+	"github.com/hfpipe/hfpipe/internal/testenv"
 	"github.com/hfpipe/hfpipe/torch"
 )
 
@@ -171,7 +172,7 @@ func main() {
 		c.plot = filepath.Join(filepath.Dir(c.out), "throughput.png")
 	}
 	if c.jsonOut == "" {
-		c.jsonOut = filepath.Join(bench.RepoRoot(), "bench", "tmp", "results.json")
+		c.jsonOut = filepath.Join(testenv.RepoRoot(), "bench", "tmp", "results.json")
 	}
 	if c.model == "" {
 		c.model = bench.DefaultModelDir()
@@ -447,7 +448,7 @@ func run(ctx context.Context, c *config) error {
 	if err != nil {
 		return err
 	}
-	py, err := bench.Python()
+	py, err := testenv.PythonPath()
 	if err != nil {
 		return err
 	}
@@ -466,11 +467,11 @@ func run(ctx context.Context, c *config) error {
 		model = abs
 	}
 	rep.Model = model
-	dir := filepath.Join(bench.RepoRoot(), "bench", "tmp", "run")
+	dir := filepath.Join(testenv.RepoRoot(), "bench", "tmp", "run")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	r := &runner{self: self, py: py, script: filepath.Join(bench.RepoRoot(), "third_party", "tools", "bench_python.py"), dir: dir}
+	r := &runner{self: self, py: py, script: filepath.Join(testenv.RepoRoot(), "third_party", "tools", "bench_python.py"), dir: dir}
 
 	rep.Machine = machine{CPU: bench.CPUModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(), Libtorch: torch.Version(),
 		GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}
@@ -606,7 +607,7 @@ func rerender(ctx context.Context, in, out, plotPath string) error {
 	if plotPath != "" {
 		rep.Settings.Plot = plotPath
 	}
-	py, err := bench.Python()
+	py, err := testenv.PythonPath()
 	if err != nil {
 		return err
 	}
@@ -627,7 +628,7 @@ func plot(ctx context.Context, py, in, out string) error {
 	if len(out) == 0 {
 		return errors.New("no plot path")
 	}
-	cmd := exec.CommandContext(ctx, py, filepath.Join(bench.RepoRoot(), "third_party", "tools", "bench_plot.py"), in, out)
+	cmd := exec.CommandContext(ctx, py, filepath.Join(testenv.RepoRoot(), "third_party", "tools", "bench_plot.py"), in, out)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	cmd.Env = append(os.Environ(), "MPLBACKEND=Agg")
 	return cmd.Run()

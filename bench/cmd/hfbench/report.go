@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hfpipe/hfpipe/bench"
+	"github.com/hfpipe/hfpipe/internal/testenv"
 	"github.com/hfpipe/hfpipe/pipeline"
 )
 
@@ -705,7 +706,7 @@ func (r *report) markdown() string {
 
 // relPath shows p relative to the repository root where it lies inside it.
 func relPath(p string) string {
-	if rel, err := filepath.Rel(bench.RepoRoot(), p); err == nil && !strings.HasPrefix(rel, "..") {
+	if rel, err := filepath.Rel(testenv.RepoRoot(), p); err == nil && !strings.HasPrefix(rel, "..") {
 		return rel
 	}
 	return p
