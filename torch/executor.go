@@ -11,10 +11,11 @@ import (
 // between OS threads, so a Go program would build a team per thread it
 // happened to call from, and the teams would spin against each other on the
 // same cores (measured: a forward pass 15-45% slower than Python's on 2
-// cores). So the heavy calls — module forward passes and tensor conversions
-// — run on one OS-locked thread per device, as they do from Python's main
-// thread. Concurrent callers queue there; on a CPU that costs nothing, since
-// one forward pass already keeps every core busy through the intra-op pool.
+// cores). Forward passes run on the shim's own thread per device (see
+// Module.forward); where that needs an eventfd the platform lacks, they run
+// here instead, on one OS-locked thread per device, as they do from
+// Python's main thread. Concurrent callers queue there; on a CPU that costs
+// nothing, since one forward pass already keeps every core busy.
 type executor struct {
 	jobs chan func()
 }

@@ -102,8 +102,7 @@ func nativeAlloc(n int64) {
 	// tensors by now; hand those pages back to the OS, since glibc keeps
 	// them in per-thread arenas otherwise (cgo calls and finalisers run on
 	// many threads).
-	C.hp_cpu_cache_release()
-	C.hp_release_free_memory()
+	ReleaseMemory()
 	lowNative.Store(liveNative.Load())
 	runtime.GC()
 }

@@ -47,17 +47,16 @@ class CachingCPUAllocator final : public c10::Allocator {
         it->second.pop_back();
         cached_ -= size;
         hits_++;
-      } else {
-        misses_++;
+        live_[p] = size;
+        return {p, p, &CachingCPUAllocator::free_block, cpu};
       }
+      misses_++;
     }
-    if (p == nullptr) {
+    if (posix_memalign(&p, kAlignment, size) != 0) {
+      // Memory held in the cache may be what stands in the way.
+      release();
       if (posix_memalign(&p, kAlignment, size) != 0) {
-        // Memory held in the cache may be what stands in the way.
-        release();
-        if (posix_memalign(&p, kAlignment, size) != 0) {
-          TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU out of memory: tried to allocate ", n, " bytes");
-        }
+        TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU out of memory: tried to allocate ", n, " bytes");
       }
     }
     {
