@@ -31,6 +31,24 @@ func (c *Client) RepoDir(repoID string) string {
 	return filepath.Join(c.cacheDir, RepoFolderName(repoID))
 }
 
+// checkRevision refuses branch or tag names that, as a path under refs/,
+// would leave that folder or name something odd: "", "." or ".." parts,
+// a leading '/', backslashes and control characters. Git's own rules
+// (git check-ref-format) refuse all of these, so no Hub revision is lost;
+// huggingface_hub joins the name into a path unchecked.
+func checkRevision(repoID, revision string) error {
+	bad := strings.HasPrefix(revision, "/") ||
+		strings.ContainsFunc(revision, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f })
+	for _, part := range strings.Split(revision, "/") {
+		bad = bad || part == "" || part == "." || part == ".."
+	}
+	if bad {
+		return &Error{Kind: ErrInvalid, RepoID: repoID, Revision: revision,
+			Err: errors.New("not a valid branch, tag or commit name (no empty, \".\" or \"..\" path parts, backslashes or control characters): check the revision")}
+	}
+	return nil
+}
+
 // checkFilename refuses names that would land outside the snapshot folder,
 // like huggingface_hub's _get_pointer_path check.
 func checkFilename(repoID, name string) error {
@@ -52,8 +70,11 @@ func readRef(storage, revision string) (string, bool) {
 		return "", false
 	}
 	// Python writes the bare hash; trimming tolerates a hand-edited newline.
+	// Anything but a hash is ignored (as a missing ref): the commit names
+	// a folder, and a ref file edited by hand or by another program could
+	// otherwise point outside the cache.
 	s := strings.TrimSpace(string(b))
-	return s, s != ""
+	return s, IsCommitHash(s)
 }
 
 // commitFor maps a revision to a cached commit hash, without the network.
@@ -151,6 +172,9 @@ func (c *Client) CachedFile(repoID, filename, revision string) (string, error) {
 	if err := ValidateRepoID(repoID); err != nil {
 		return "", err
 	}
+	if err := checkRevision(repoID, revision); err != nil {
+		return "", err
+	}
 	if err := checkFilename(repoID, filename); err != nil {
 		return "", err
 	}
@@ -183,6 +207,9 @@ func (c *Client) CachedSnapshot(repoID, revision string) (string, error) {
 		return repoID, nil
 	}
 	if err := ValidateRepoID(repoID); err != nil {
+		return "", err
+	}
+	if err := checkRevision(repoID, revision); err != nil {
 		return "", err
 	}
 	storage := c.RepoDir(repoID)

@@ -28,6 +28,13 @@
 // filelock takes, keeps two processes or goroutines from fetching the same
 // blob at once. LFS blobs are checked against their sha256.
 //
+// Values that become cache paths are checked first, so that neither the
+// server nor a hand-edited cache can lead a read or write outside the cache
+// folder: the commit the server names (X-Repo-Commit, the API's "sha") must
+// be a full commit hash, the ETag a plain name, a refs/ file must hold a
+// commit hash (anything else counts as no ref), and a revision may not
+// have "", "." or ".." parts, backslashes or control characters.
+//
 // Failures are [*Error] values wrapping a sentinel ([ErrRepoNotFound],
 // [ErrGatedRepo], [ErrRevisionNotFound], [ErrEntryNotFound],
 // [ErrUnauthorized], [ErrNotCached], ...) whose message says what to do.

@@ -57,6 +57,9 @@ func (c *Client) FileMetadata(ctx context.Context, repoID, filename, revision st
 	if err := ValidateRepoID(repoID); err != nil {
 		return nil, err
 	}
+	if err := checkRevision(repoID, revision); err != nil {
+		return nil, err
+	}
 	if err := checkFilename(repoID, filename); err != nil {
 		return nil, err
 	}
@@ -122,6 +125,10 @@ func metadataFrom(h, first http.Header, location, repoID, revision, filename str
 	switch {
 	case m.CommitHash == "":
 		return nil, bad("the answer has no X-Repo-Commit header: the endpoint does not look like a Hugging Face Hub (check HF_ENDPOINT, proxies and firewalls)")
+	case !IsCommitHash(m.CommitHash):
+		// The commit names a cache folder: anything but a hash could lead
+		// outside the cache. The Hub always sends a full sha1.
+		return nil, bad(fmt.Sprintf("the answer's X-Repo-Commit %q is not a commit hash (40 lower-case hex digits): the endpoint does not behave like a Hugging Face Hub (check HF_ENDPOINT, proxies and firewalls); nothing was written to the cache", m.CommitHash))
 	case m.ETag == "" || strings.ContainsAny(m.ETag, `/\`) || m.ETag == "." || m.ETag == "..":
 		return nil, bad("the answer has no usable ETag, so the file cannot be cached reproducibly")
 	}
@@ -160,6 +167,9 @@ func (c *Client) download(ctx context.Context, repoID, filename string, opts Dow
 		rev = DefaultRevision
 	}
 	if err := ValidateRepoID(repoID); err != nil {
+		return "", err
+	}
+	if err := checkRevision(repoID, rev); err != nil {
 		return "", err
 	}
 	if err := checkFilename(repoID, filename); err != nil {
@@ -247,8 +257,8 @@ var errOffline = errors.New("offline mode is enabled")
 
 func (c *Client) recordMissing(storage, revision, filename string, he *Error) {
 	commit := he.commit
-	if commit == "" {
-		return
+	if !IsCommitHash(commit) {
+		return // none sent, or not a hash: it would name a folder
 	}
 	p := filepath.Join(storage, ".no_exist", commit, filepath.FromSlash(filename))
 	if os.MkdirAll(filepath.Dir(p), 0o755) == nil {

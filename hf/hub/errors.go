@@ -106,7 +106,7 @@ func (e *Error) Error() string {
 		case e.Offline:
 			b.WriteString(" and offline mode is on (HF_HUB_OFFLINE=1 or WithOffline); run once with the Hub reachable, or unset HF_HUB_OFFLINE")
 		case e.Err != nil:
-			b.WriteString(" and the Hub could not be reached; check your connection and HF_ENDPOINT")
+			b.WriteString(" and the Hub could not be reached or gave an unusable answer (below); check your connection and HF_ENDPOINT")
 		}
 	default:
 		if e.Kind != nil {

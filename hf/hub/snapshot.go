@@ -89,6 +89,9 @@ func (c *Client) ModelInfo(ctx context.Context, repoID, revision string) (*RepoI
 	if err := ValidateRepoID(repoID); err != nil {
 		return nil, err
 	}
+	if err := checkRevision(repoID, revision); err != nil {
+		return nil, err
+	}
 	if c.offline {
 		return nil, &Error{Kind: ErrNotCached, Op: "model info", RepoID: repoID, Revision: revision, CacheDir: c.cacheDir, Offline: true}
 	}
@@ -153,6 +156,9 @@ func (c *Client) Snapshot(ctx context.Context, repoID string, opts SnapshotOptio
 		rev = DefaultRevision
 	}
 	if err := ValidateRepoID(repoID); err != nil {
+		return "", err
+	}
+	if err := checkRevision(repoID, rev); err != nil {
 		return "", err
 	}
 	storage := c.RepoDir(repoID)

@@ -16,7 +16,7 @@
 //
 // Test knobs: several commits per repo with branches and tags, private and
 // gated repos with per-token grants, cutting a download midway, slowing
-// bodies down, and a log of every request.
+// bodies down, answers that lie about the commit, and a log of every request.
 package hubtest
 
 import (
@@ -60,6 +60,7 @@ type Server struct {
 	chunk       int
 	delay       time.Duration
 	relativeCDN bool
+	fakeCommit  string
 	seq         int
 }
 
@@ -216,6 +217,24 @@ func (s *Server) SetRelativeCDN(relative bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.relativeCDN = relative
+}
+
+// SetFakeCommit makes every answer name commit as the commit a revision
+// resolved to (the X-Repo-Commit header and the API's "sha"), whatever it
+// really is, as a broken or hostile endpoint might; files are still served
+// from the true commit. "" goes back to the truth.
+func (s *Server) SetFakeCommit(commit string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fakeCommit = commit
+}
+
+// commitName is what answers give as the commit sha. The caller holds s.mu.
+func (s *Server) commitName(c *commit) string {
+	if s.fakeCommit != "" {
+		return s.fakeCommit
+	}
+	return c.sha
 }
 
 // Requests returns a copy of the request log.
@@ -527,7 +546,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, segs []string)
 	now := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).Format("2006-01-02T15:04:05.000Z")
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"_id": "fake" + c.sha[:20], "id": id, "modelId": id, "author": author, "sha": c.sha,
+		"_id": "fake" + c.sha[:20], "id": id, "modelId": id, "author": author, "sha": s.commitName(c),
 		"lastModified": now, "createdAt": now, "private": repo.private, "gated": gated, "disabled": false,
 		"downloads": 0, "likes": 0, "library_name": "transformers", "tags": []string{"transformers"},
 		"siblings": siblings,
@@ -568,10 +587,11 @@ func (s *Server) serveResolve(w http.ResponseWriter, r *http.Request, idSegs []s
 	}
 	f := c.files[name]
 	relativeCDN := s.relativeCDN
+	sha := s.commitName(c)
 	s.mu.Unlock()
 
 	h := w.Header()
-	h.Set("X-Repo-Commit", c.sha)
+	h.Set("X-Repo-Commit", sha)
 	if f == nil {
 		hubError(w, http.StatusNotFound, "EntryNotFound", name+" does not exist on \""+rev+"\"")
 		return

@@ -145,3 +145,20 @@ func ExampleServer_AddFolder() {
 	resp.Body.Close()
 	// Output: 200
 }
+
+func TestFakeCommit(t *testing.T) {
+	s := hubtest.New()
+	defer s.Close()
+	sha := s.Repo("org/m").Commit("main", map[string][]byte{"config.json": []byte("{}")})
+	s.SetFakeCommit("../../x")
+	resp, _ := do(t, "HEAD", s.URL+"/org/m/resolve/main/config.json")
+	assert.Equal(t, 200, resp.StatusCode, "the file is still served")
+	assert.Equal(t, "../../x", resp.Header.Get("X-Repo-Commit"))
+	resp, _ = do(t, "HEAD", s.URL+"/org/m/resolve/main/missing.json")
+	assert.Equal(t, "../../x", resp.Header.Get("X-Repo-Commit"), "error answers lie too")
+	_, body := do(t, "GET", s.URL+"/api/models/org/m")
+	assert.Contains(t, body, `"sha":"../../x"`)
+	s.SetFakeCommit("")
+	resp, _ = do(t, "HEAD", s.URL+"/org/m/resolve/main/config.json")
+	assert.Equal(t, sha, resp.Header.Get("X-Repo-Commit"))
+}
