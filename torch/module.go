@@ -47,6 +47,7 @@ type ModuleStats struct {
 
 type moduleStats struct {
 	forwards, failures, computeNS, callNS atomic.Int64
+	threads                               atomic.Int32 // intra-op threads of the last pass
 }
 
 // Stats returns the module's forward counters since it was loaded; they
@@ -165,28 +166,36 @@ func (m *Module) Forward(ctx context.Context, inputs ...Value) (Value, error) {
 		}
 		args[i] = iv
 	}
-	out, computeNS, detached, err := m.forward(ctx, start, ivs, len(inputs))
+	res, detached, err := m.forward(ctx, start, ivs, len(inputs))
 	switch {
 	case detached:
 		locked = false
 		return nil, err
-	case computeNS < 0: // libtorch never saw the call
+	case res.computeNS < 0: // libtorch never saw the call
 		return nil, err
 	case err != nil:
-		m.record(start, computeNS, true)
+		m.record(start, res, true)
 		return nil, err
 	}
-	defer C.hp_ivalue_free(out)
-	v, err := fromIValue(out)
-	m.record(start, computeNS, err != nil)
+	defer C.hp_ivalue_free(res.out)
+	v, err := fromIValue(res.out)
+	m.record(start, res, err != nil)
 	return v, err
 }
 
+// passResult is what the shim reports about a forward pass.
+type passResult struct {
+	out       C.hp_ivalue // nil when the pass failed
+	computeNS int64       // time inside libtorch; -1 when libtorch never saw the call
+	threads   int         // intra-op threads the pass ran with
+}
+
 // record counts a pass that reached libtorch.
-func (m *Module) record(start time.Time, computeNS int64, failed bool) {
+func (m *Module) record(start time.Time, res passResult, failed bool) {
 	m.stats.forwards.Add(1)
-	m.stats.computeNS.Add(computeNS)
+	m.stats.computeNS.Add(res.computeNS)
 	m.stats.callNS.Add(int64(time.Since(start)))
+	m.stats.threads.Store(int32(res.threads))
 	if failed {
 		m.stats.failures.Add(1)
 	}
@@ -199,37 +208,41 @@ func (m *Module) record(start time.Time, computeNS int64, failed bool) {
 // Python's at small shapes on 2 cores). Where no eventfd can be had, the
 // pass runs as a plain cgo call on the locked-thread executor.
 //
-// computeNS is the time inside libtorch, -1 when libtorch never saw the
-// call. When ctx ends first, forward returns its error with detached set: a
+// When ctx ends first, forward returns its error with detached set: a
 // goroutine of its own then waits for the pass, records it, frees its
 // output and releases the module's read lock, which the caller must no
 // longer do.
 // The inputs are copied into the job (tensors by reference), so the caller
 // may free ivs and unlock its tensors either way.
-func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue, n int) (out C.hp_ivalue, computeNS int64, detached bool, err error) {
+func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue, n int) (res passResult, detached bool, err error) {
 	op := "forward of " + m.path
+	never := passResult{computeNS: -1}
 	done, fd, err := getEventFD()
 	if err != nil {
 		var cerr *C.char
 		var ns C.int64_t
+		var threads C.int
 		if err := executorFor(m.device).run(ctx, func() {
-			cerr = C.hp_module_forward(m.h, ivs, C.int(n), &out, &ns)
+			cerr = C.hp_module_forward(m.h, ivs, C.int(n), &res.out, &ns, &threads)
 		}); err != nil {
-			return nil, -1, false, fmt.Errorf("torch: forward: %w", err)
+			return never, false, fmt.Errorf("torch: forward: %w", err)
 		}
-		return out, int64(ns), false, check(op, cerr)
+		res.computeNS, res.threads = int64(ns), int(threads)
+		return res, false, check(op, cerr)
 	}
 	var job C.hp_forward_job
 	if err := check(op, C.hp_module_forward_async(m.h, ivs, C.int(n), C.int(fd), &job)); err != nil {
 		putEventFD(done, fd)
-		return nil, -1, false, err
+		return never, false, err
 	}
-	finish := func() (C.hp_ivalue, int64, error) {
+	finish := func() (passResult, error) {
 		defer C.hp_forward_job_free(job)
-		var out C.hp_ivalue
+		var res passResult
 		var ns C.int64_t
-		err := check(op, C.hp_forward_job_result(job, &out, &ns))
-		return out, int64(ns), err
+		var threads C.int
+		err := check(op, C.hp_forward_job_result(job, &res.out, &ns, &threads))
+		res.computeNS, res.threads = int64(ns), int(threads)
+		return res, err
 	}
 	// Ending ctx sets a deadline in the past, which ends the Read below.
 	stop := context.AfterFunc(ctx, func() { done.SetReadDeadline(time.Unix(1, 0)) })
@@ -245,8 +258,8 @@ func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue,
 			// The deadline may still be set behind our back.
 			done.Close()
 		}
-		out, ns, err := finish()
-		return out, ns, false, err
+		res, err := finish()
+		return res, false, err
 	case errors.Is(werr, os.ErrDeadlineExceeded) && ctx.Err() != nil:
 		go func() {
 			done.SetReadDeadline(time.Time{})
@@ -258,18 +271,18 @@ func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue,
 				return
 			}
 			done.Close()
-			out, ns, err := finish()
+			res, err := finish()
 			if err == nil {
-				C.hp_ivalue_free(out)
+				C.hp_ivalue_free(res.out)
 			}
-			m.record(start, ns, err != nil)
+			m.record(start, res, err != nil)
 			m.mu.RUnlock()
 		}()
-		return nil, -1, true, fmt.Errorf("torch: forward: %w (the pass finishes in the background)", ctx.Err())
+		return never, true, fmt.Errorf("torch: forward: %w (the pass finishes in the background)", ctx.Err())
 	default:
 		// The shim will still write to fd and fill job: leave both alone
 		// rather than let it write into a reused descriptor.
-		return nil, -1, false, fmt.Errorf("torch: forward: waiting for the forward thread: %w", werr)
+		return never, false, fmt.Errorf("torch: forward: waiting for the forward thread: %w", werr)
 	}
 }
 

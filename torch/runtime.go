@@ -22,12 +22,17 @@ func Version() string {
 }
 
 // SetNumThreads sets the number of intra-op threads libtorch uses on the CPU
-// (at::set_num_threads, the same as torch.set_num_threads). It is process-wide.
+// (at::set_num_threads, the same as torch.set_num_threads). It is
+// process-wide and may be called at any time: OpenMP keeps the count per OS
+// thread, so the binding applies it on the thread that runs forward passes
+// (and on the threads of the other tensor operations) before their next
+// operator; a pass already running keeps its count.
 func SetNumThreads(n int) error {
 	return check("set num threads", C.hp_set_num_threads(C.int(n)))
 }
 
-// NumThreads returns the number of intra-op threads libtorch uses on the CPU.
+// NumThreads returns the number of intra-op threads forward passes use on
+// the CPU: the count SetNumThreads last set, else libtorch's default.
 func NumThreads() int {
 	var n C.int
 	if err := check("num threads", C.hp_get_num_threads(&n)); err != nil {

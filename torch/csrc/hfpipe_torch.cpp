@@ -13,6 +13,7 @@
 #include <malloc.h>
 #endif
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -43,6 +44,7 @@ struct hp_forward_job_s {
   std::string err;
   bool failed = false;
   int64_t compute_ns = 0;  // libtorch's forward alone, for Module.Stats
+  int num_threads = 0;     // intra-op threads on the thread that ran it
 };
 
 
@@ -125,6 +127,24 @@ hp_ivalue new_ivalue(T &&v) {
   return new hp_ivalue_s{c10::IValue(std::forward<T>(v))};
 }
 
+// The intra-op thread count hp_set_num_threads asked for; 0 until then.
+std::atomic<int> requested_threads{0};
+
+// OpenMP and MKL keep the thread count per calling thread, and libtorch
+// sets a thread's count once, at its first parallel region, from the
+// process-wide value: at::set_num_threads on one thread does not reach a
+// thread that has already run an operator. Every shim call that runs
+// operators calls this first, so a changed count reaches the forward
+// threads (and the calling threads) before their next operator.
+void apply_requested_threads() {
+  thread_local int applied = 0;
+  int n = requested_threads.load(std::memory_order_acquire);
+  if (n > 0 && n != applied) {
+    at::set_num_threads(n);
+    applied = n;
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -140,13 +160,17 @@ char *hp_version(char **out) {
 char *hp_set_num_threads(int n) {
   HP_TRY
   if (n < 1) return error_msg("number of threads must be at least 1, got " + std::to_string(n));
-  at::set_num_threads(n);
+  at::set_num_threads(n);  // the process-wide value, and this thread's
+  requested_threads.store(n, std::memory_order_release);
   HP_CATCH
 }
 
 char *hp_get_num_threads(int *out) {
   HP_TRY
-  *out = at::get_num_threads();
+  // What the next forward pass applies (apply_requested_threads), else
+  // libtorch's default, which every thread starts with.
+  int n = requested_threads.load(std::memory_order_acquire);
+  *out = n > 0 ? n : at::get_num_threads();
   HP_CATCH
 }
 
@@ -266,6 +290,7 @@ char *hp_tensor_nbytes(hp_tensor t, size_t *out) {
 char *hp_tensor_copy_to(hp_tensor t, void *dst, size_t nbytes) {
   HP_TRY
   HP_CHECK_HANDLE(t, "tensor")
+  apply_requested_threads();
   // One copy when the tensor is already a contiguous CPU tensor; otherwise
   // libtorch makes the contiguous CPU version first.
   at::Tensor src = t->t;
@@ -282,6 +307,7 @@ char *hp_tensor_copy_to(hp_tensor t, void *dst, size_t nbytes) {
 char *hp_tensor_to(hp_tensor t, const char *device, int dtype, hp_tensor *out) {
   HP_TRY
   HP_CHECK_HANDLE(t, "tensor")
+  apply_requested_threads();
   auto d = parse_device(device);
   auto st = dtype < 0 ? t->t.scalar_type() : scalar_type(dtype);
   *out = new hp_tensor_s{t->t.to(d, st)};
@@ -291,6 +317,7 @@ char *hp_tensor_to(hp_tensor t, const char *device, int dtype, hp_tensor *out) {
 char *hp_tensor_contiguous(hp_tensor t, hp_tensor *out) {
   HP_TRY
   HP_CHECK_HANDLE(t, "tensor")
+  apply_requested_threads();
   *out = new hp_tensor_s{t->t.contiguous()};
   HP_CATCH
 }
@@ -498,6 +525,8 @@ class ForwardThread {
       }
       auto t0 = std::chrono::steady_clock::now();
       try {
+        apply_requested_threads();
+        job->num_threads = at::get_num_threads();
         c10::InferenceMode guard;
         job->out = job->m->m.forward(std::move(job->args));
       } catch (const std::exception &e) {
@@ -555,9 +584,10 @@ char *hp_module_forward_async(hp_module m, const hp_ivalue *inputs, int n, int n
   HP_CATCH
 }
 
-char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out, int64_t *compute_ns) {
+char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out, int64_t *compute_ns, int *num_threads) {
   HP_TRY
   *compute_ns = job->compute_ns;
+  *num_threads = job->num_threads;
   if (job->failed) return dup_string(job->err);
   *out = new hp_ivalue_s{std::move(job->out)};
   HP_CATCH
@@ -578,7 +608,8 @@ char *hp_module_load(const char *path, const char *device, hp_module *out) {
 
 void hp_module_free(hp_module m) { delete m; }
 
-char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *out, int64_t *compute_ns) {
+char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *out, int64_t *compute_ns,
+                        int *num_threads) {
   HP_TRY
   HP_CHECK_HANDLE(m, "module")
   std::vector<c10::IValue> args;
@@ -587,6 +618,8 @@ char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *
     if (inputs[i] == nullptr) return error_msg("forward input " + std::to_string(i) + " is nil");
     args.push_back(inputs[i]->v);
   }
+  apply_requested_threads();
+  *num_threads = at::get_num_threads();
   c10::InferenceMode guard;
   auto t0 = std::chrono::steady_clock::now();
   auto result = m->m.forward(std::move(args));

@@ -115,8 +115,10 @@ char *hp_ivalue_dict_item(hp_ivalue v, int64_t i, hp_ivalue *key, hp_ivalue *val
 char *hp_module_load(const char *path, const char *device, hp_module *out);
 void hp_module_free(hp_module m);
 /* Runs forward under c10::InferenceMode; *compute_ns is the time libtorch's
- * forward took (what the call adds around it is the binding's overhead). */
-char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *out, int64_t *compute_ns);
+ * forward took (what the call adds around it is the binding's overhead) and
+ * *num_threads the intra-op threads it ran with. */
+char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *out, int64_t *compute_ns,
+                        int *num_threads);
 
 /* The same, on the shim's forward thread (one per device): the call queues
  * the job and returns at once; when the forward pass has finished, *job holds
@@ -126,8 +128,9 @@ char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *
 typedef struct hp_forward_job_s *hp_forward_job;
 char *hp_module_forward_async(hp_module m, const hp_ivalue *inputs, int n, int notify_fd, hp_forward_job *job);
 /* After notification: the output (owned by the caller from now on) or the
- * error message, and the time libtorch's forward took. */
-char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out, int64_t *compute_ns);
+ * error message, the time libtorch's forward took and the intra-op threads
+ * it ran with. */
+char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out, int64_t *compute_ns, int *num_threads);
 void hp_forward_job_free(hp_forward_job job);
 char *hp_module_nbytes(hp_module m, size_t *out);
 char *hp_module_to(hp_module m, const char *device, int dtype); /* dtype -1: keep */
