@@ -1,8 +1,22 @@
 package torch
 
+import "os"
+
 // Hooks into the package's internals for its external tests (package
 // torch_test); this file is compiled only into the test binary.
 
 // LastPassThreads returns the intra-op thread count the module's last
 // forward pass ran with, as read on the thread that ran it.
 func (m *Module) LastPassThreads() int { return int(m.stats.threads.Load()) }
+
+// FailNextWait makes the next Forward's wait for the forward thread fail
+// with err at once (a failure of the runtime's poller, which Forward must
+// survive without unlocking the module under the running pass). It returns
+// the function that undoes it.
+func FailNextWait(err error) (restore func()) {
+	waitForPass = func(*os.File) error {
+		waitForPass = waitEventFD
+		return err
+	}
+	return func() { waitForPass = waitEventFD }
+}

@@ -208,10 +208,10 @@ func (m *Module) record(start time.Time, res passResult, failed bool) {
 // Python's at small shapes on 2 cores). Where no eventfd can be had, the
 // pass runs as a plain cgo call on the locked-thread executor.
 //
-// When ctx ends first, forward returns its error with detached set: a
-// goroutine of its own then waits for the pass, records it, frees its
-// output and releases the module's read lock, which the caller must no
-// longer do.
+// When ctx ends first, or the wait for the forward thread fails, forward
+// returns its error with detached set: a goroutine of its own then waits
+// for the pass, records it, frees its output and releases the module's read
+// lock, which the caller must no longer do.
 // The inputs are copied into the job (tensors by reference), so the caller
 // may free ivs and unlock its tensors either way.
 func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue, n int) (res passResult, detached bool, err error) {
@@ -246,10 +246,9 @@ func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue,
 	}
 	// Ending ctx sets a deadline in the past, which ends the Read below.
 	stop := context.AfterFunc(ctx, func() { done.SetReadDeadline(time.Unix(1, 0)) })
-	werr := waitEventFD(done)
+	werr := waitForPass(done)
 	stopped := stop()
-	switch {
-	case werr == nil:
+	if werr == nil {
 		if stopped {
 			// The read reset the counter to zero, so the descriptor can
 			// serve the next call.
@@ -260,31 +259,61 @@ func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue,
 		}
 		res, err := finish()
 		return res, false, err
-	case errors.Is(werr, os.ErrDeadlineExceeded) && ctx.Err() != nil:
-		go func() {
-			done.SetReadDeadline(time.Time{})
-			if err := waitEventFD(done); err != nil {
-				// Cannot happen with a descriptor only we hold; if it
-				// did, the pass might still be using the module, so
-				// keep the read lock (Close then blocks) rather than
-				// let Close free the module under it.
-				return
-			}
-			done.Close()
-			res, err := finish()
-			if err == nil {
-				C.hp_ivalue_free(res.out)
-			}
-			m.record(start, res, err != nil)
-			m.mu.RUnlock()
-		}()
+	}
+	// The pass may still be running: it uses the module and will write to
+	// fd. A goroutine of its own waits for it, holding the module's read
+	// lock and keeping the descriptor open until then.
+	go m.awaitDetached(start, done, fd, finish)
+	if errors.Is(werr, os.ErrDeadlineExceeded) && ctx.Err() != nil {
 		return never, true, fmt.Errorf("torch: forward: %w (the pass finishes in the background)", ctx.Err())
-	default:
-		// The shim will still write to fd and fill job: leave both alone
-		// rather than let it write into a reused descriptor.
-		return never, false, fmt.Errorf("torch: forward: waiting for the forward thread: %w", werr)
+	}
+	return never, true, fmt.Errorf("torch: forward: waiting for the forward thread: %w (the pass finishes in the background)", werr)
+}
+
+// awaitDetached waits for a pass that Forward stopped waiting for, then
+// records it, frees its output and job, closes the descriptor and releases
+// the module's read lock, which Forward handed over.
+func (m *Module) awaitDetached(start time.Time, done *os.File, fd int, finish func() (passResult, error)) {
+	defer m.mu.RUnlock()
+	awaitEventFD(done, fd)
+	done.Close() // the shim has written its last to fd
+	res, err := finish()
+	if err == nil {
+		C.hp_ivalue_free(res.out)
+	}
+	m.record(start, res, err != nil)
+}
+
+// awaitEventFD returns once the forward thread has added to the eventfd,
+// whatever happens to the runtime's poller: if it cannot serve f, the
+// descriptor is read directly (f, which the caller closes afterwards, keeps
+// it open). It never gives up: while a pass runs, its module must stay
+// locked and its descriptor open.
+func awaitEventFD(f *os.File, fd int) {
+	for {
+		// Clear ctx's deadline; if the AfterFunc sets it late, the read
+		// fails once more and the loop clears it again.
+		f.SetReadDeadline(time.Time{})
+		err := waitEventFD(f)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+	}
+	var buf [8]byte
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		if k, err := syscall.Read(fd, buf[:]); err == nil && k == len(buf) {
+			return
+		}
+		time.Sleep(delay)
 	}
 }
+
+// waitForPass is Forward's wait for the forward thread (tests replace it to
+// make the wait fail).
+var waitForPass = waitEventFD
 
 // waitEventFD reads the 8-byte counter the forward thread adds to.
 func waitEventFD(f *os.File) error {
