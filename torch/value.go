@@ -7,8 +7,10 @@ package torch
 import "C"
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"unsafe"
 )
 
@@ -114,16 +116,19 @@ func toIValue(v Value) (C.hp_ivalue, error) {
 }
 
 // lockTensors read-locks every tensor inside v so none is closed while
-// libtorch uses it, and returns the unlock function.
+// libtorch uses it, and returns the unlock function. Each tensor is locked
+// once, however often it occurs, and tensors are locked in address order:
+// a second read lock on one tensor, or two callers locking the same tensors
+// in different orders, would deadlock as soon as a Close waits between
+// their locks.
 func lockTensors(v Value) func() {
-	var locked []*Tensor
+	var ts []*Tensor
 	var walk func(Value)
 	walk = func(v Value) {
 		switch x := v.(type) {
 		case *Tensor:
 			if x != nil {
-				x.mu.RLock()
-				locked = append(locked, x)
+				ts = append(ts, x)
 			}
 		case Tuple:
 			for _, e := range x {
@@ -132,8 +137,14 @@ func lockTensors(v Value) func() {
 		}
 	}
 	walk(v)
+	// Go's heap objects do not move, so addresses give a fixed order.
+	slices.SortFunc(ts, func(a, b *Tensor) int { return cmp.Compare(uintptr(unsafe.Pointer(a)), uintptr(unsafe.Pointer(b))) })
+	ts = slices.Compact(ts)
+	for _, t := range ts {
+		t.mu.RLock()
+	}
 	return func() {
-		for _, t := range locked {
+		for _, t := range ts {
 			t.mu.RUnlock()
 		}
 	}
