@@ -49,6 +49,9 @@ def main(argv=None) -> int:
     ap.add_argument("--margin-std", type=float, default=3.0,
                     help="target std of the calibrated logit margin over the calibration sentences (default 3)")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
+    ap.add_argument("--tensor-offset", type=int, default=None, choices=range(0, 64, 8), metavar="{0,8,...,56}",
+                    help="rewrite model.safetensors so its tensors start at this offset mod 64 (0 = aligned; "
+                         "default: as save_pretrained writes it, 40 mod 64 for these models, as many Hub files)")
     args = ap.parse_args(argv)
 
     import torch
@@ -57,7 +60,7 @@ def main(argv=None) -> int:
     spec = ModelSpec(
         arch=args.arch, seed=args.seed, layers=args.layers, hidden_size=args.hidden_size,
         heads=args.heads, ffn_size=args.ffn_size, calibrate_head=not args.no_calibrate_head,
-        target_margin_std=args.margin_std,
+        target_margin_std=args.margin_std, tensor_offset=args.tensor_offset,
     )
     summary = make_model(args.out, spec, vocab=args.vocab)
     print(json.dumps(summary, indent=2))

@@ -75,6 +75,11 @@ from torch import nn
 
 FORMAT_VERSION = 1
 
+# Weight placement (see "Why the weights' addresses matter" above): offsets are
+# recorded modulo this many bytes, the widest vector width and cache line of the
+# CPUs libtorch dispatches to (AVX-512: 64 bytes).
+ALIGN_MODULUS = 64
+
 HEADS = {
     # head name -> (transformers Auto class, output names)
     "base": ("AutoModel", ["last_hidden_state"]),
@@ -176,6 +181,52 @@ def make_inputs(batch: int, seq: int, input_names: Sequence[str], lengths: Optio
     return tuple(out[n].to(device) for n in input_names)
 
 
+# ---------------------------------------------------------------- weight placement
+
+
+def parameter_offsets(model: nn.Module, prefix: str = "model.", modulus: int = ALIGN_MODULUS) -> dict[str, int]:
+    """Where each parameter and buffer of the eager model starts, in bytes modulo `modulus`.
+
+    `from_pretrained` uses the tensors of a memory-mapped model.safetensors in place, so they
+    start at the file offset's residue (8-byte aligned only: 40 mod 64 in many Hub files);
+    tensors it creates or converts start wherever the allocator put them (0 mod 64). Names are
+    those of the export (the wrapper's `model.` prefix added)."""
+    out = {}
+    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+        if t.device.type == "cpu" and t.numel() > 0:
+            out[prefix + name] = int(t.data_ptr() % modulus)
+    return out
+
+
+def place_parameters(module, offsets: dict[str, int], modulus: int = ALIGN_MODULUS) -> int:
+    """Move each CPU parameter/buffer of `module` named in `offsets` so that its data starts at
+    that residue modulo `modulus` (copying it into fresh memory), as the eager model's did.
+
+    Python's half of what Go's torch.Module.AlignParameters does: with it, the export runs the
+    very kernels eager transformers runs (single-row matrix products round differently on
+    misaligned memory). Returns the number of tensors moved."""
+    moved = 0
+    have = dict(list(module.named_parameters()) + list(module.named_buffers()))
+    missing = sorted(set(offsets) - set(have))
+    if missing:
+        raise ExportError(f"the weight placement names tensors the module lacks: {missing[:5]}: re-export")
+    with torch.no_grad():
+        for name, off in offsets.items():
+            t = have[name]
+            if t.device.type != "cpu" or t.numel() == 0 or t.data_ptr() % modulus == off:
+                continue
+            if off % t.element_size() != 0 or not 0 <= off < modulus:
+                raise ExportError(f"weight placement of {name}: offset {off} is not a multiple of "
+                                  f"{t.element_size()} in 0..{modulus - 1}")
+            es = t.element_size()
+            buf = torch.empty(t.numel() + modulus // es, dtype=t.dtype)
+            k = ((off - buf.data_ptr()) % modulus) // es
+            buf[k:k + t.numel()].view(t.shape).copy_(t)
+            t.set_(buf.untyped_storage(), k, t.shape, t.stride())
+            moved += 1
+    return moved
+
+
 # ---------------------------------------------------------------- trace hygiene
 
 
@@ -242,7 +293,7 @@ class Exporter(Protocol):
     def export(self, wrapper: nn.Module, example_inputs: tuple, path: Path,
                extra_files: dict[str, str]) -> object: ...
 
-    def load(self, path: Path, device: str) -> Callable: ...
+    def load(self, path: Path, device: str, offsets: Optional[dict[str, int]] = None) -> Callable: ...
 
 
 class TorchScriptTraceExporter:
@@ -264,9 +315,11 @@ class TorchScriptTraceExporter:
         torch.jit.save(traced, str(path), _extra_files=extra_files)
         return traced
 
-    def load(self, path, device="cpu"):
+    def load(self, path, device="cpu", offsets=None):
         m = torch.jit.load(str(path), map_location=device)
         m.eval()
+        if offsets and str(device).startswith("cpu"):
+            place_parameters(m, offsets)
         return m
 
 
@@ -280,6 +333,26 @@ def max_abs_diff(a: torch.Tensor, b: torch.Tensor) -> float:
     if a.shape != b.shape:
         raise AssertionError(f"shape mismatch {tuple(a.shape)} vs {tuple(b.shape)}")
     return float((a.detach().double().cpu() - b.detach().double().cpu()).abs().max())
+
+
+def max_ulps(ref: torch.Tensor, got: torch.Tensor) -> float:
+    """The difference in units in the last place of the output's magnitude.
+
+    For each row (the last dimension: one logits vector, one token's hidden state),
+    max|got - ref| divided by the spacing of `ref`'s dtype at max|ref| of that row;
+    the largest over rows. 0 means bitwise equal (up to the sign of zero); 1 is one
+    last-bit step of the row's largest value."""
+    if ref.shape != got.shape:
+        raise AssertionError(f"shape mismatch {tuple(ref.shape)} vs {tuple(got.shape)}")
+    if ref.numel() == 0:
+        return 0.0
+    r = ref.detach().cpu().double().reshape(-1, ref.shape[-1] if ref.dim() else 1)
+    g = got.detach().cpu().double().reshape(r.shape)
+    diff = (r - g).abs().amax(dim=1)
+    mag = r.abs().amax(dim=1).clamp_min(torch.finfo(ref.dtype).tiny)
+    _, e = torch.frexp(mag)                                   # mag = m * 2**e, m in [0.5, 1)
+    ulp = torch.ldexp(torch.tensor(torch.finfo(ref.dtype).eps, dtype=torch.float64), e - 1)
+    return float((diff / ulp).max())
 
 
 def run_eager(model, input_names, inputs) -> torch.Tensor:
@@ -296,7 +369,11 @@ def run_exported(module, inputs) -> torch.Tensor:
 
 
 def verify_cases(max_pos: int) -> list[tuple[int, int, Optional[list[int]]]]:
-    """(batch, seq, lengths) cases that differ from the trace shape."""
+    """(batch, seq, lengths) cases that differ from the trace shape.
+
+    Batch 1 without padding is what pipeline() runs (one text at a time, no mask in
+    eager SDPA); its single-row products (the classifier on [CLS], every layer at one
+    token) are the ones that round by the weights' alignment."""
     return [
         (1, 1, None),
         (1, 5, None),
@@ -312,20 +389,36 @@ def verify_export(module, eager_model, input_names, config, device="cpu", cases=
     max_pos = int(config.max_position_embeddings)
     cases = cases or verify_cases(max_pos)
     results = []
-    worst = 0.0
-    bitwise = True
+    worst, worst_ulps, nbit = 0.0, 0.0, 0
     for i, (b, t, lengths) in enumerate(cases):
         inputs = make_inputs(b, t, input_names, lengths, vocab_size=config.vocab_size, device=device,
                              seed=seed + i, type_vocab_size=getattr(config, "type_vocab_size", 1))
         ref = run_eager(eager_model, input_names, inputs)
         got = run_exported(module, inputs)
-        d = max_abs_diff(ref, got)
+        d, u = max_abs_diff(ref, got), max_ulps(ref, got)
         eq = bool(torch.equal(ref, got))
-        worst = max(worst, d)
-        bitwise &= eq
+        worst, worst_ulps, nbit = max(worst, d), max(worst_ulps, u), nbit + eq
         results.append({"batch": b, "seq": t, "padded": lengths is not None and min(lengths) < t,
-                        "max_abs_diff": d, "bitwise_equal": eq})
-    return {"max_abs_diff": worst, "all_bitwise_equal": bitwise, "cases": results}
+                        "max_abs_diff": d, "max_ulps": u, "bitwise_equal": eq})
+    return {"max_abs_diff": worst, "max_ulps": worst_ulps, "bitwise": f"{nbit}/{len(cases)}",
+            "all_bitwise_equal": nbit == len(cases), "cases": results}
+
+
+def same_kernels(device: str, dtype: str, attn: str, reference_attn: str) -> bool:
+    """Whether the export runs the very kernels eager transformers runs, so that only
+    bitwise equality passes: float32 on the CPU, the same attention implementation, the
+    weights placed as the eager model's (place_parameters), the same threads and ISA
+    (both run in this process). Elsewhere (CUDA, half precision, --attn eager against
+    SDPA) the comparison is a bound in ulps."""
+    return str(device).startswith("cpu") and dtype == "float32" and attn == reference_attn
+
+
+# Bounds where the kernels differ, in ulps of the output's magnitude (max_ulps). A sanity bound
+# that catches a wrong export, not rounding: differences are amplified where outputs cancel (the
+# calibrated test classifier's logits). Measured on CPU float32, --attn eager against SDPA, the
+# 2-layer DistilBERT test model: 5 ulps at 1 thread, 128 at 2 threads (test_export.py prints it).
+# The half-precision bounds are unmeasured (no GPU has run them yet).
+DEFAULT_MAX_ULPS = {"float32": 512.0, "float16": 16.0, "bfloat16": 16.0}
 
 
 # ---------------------------------------------------------------- main entry
@@ -347,7 +440,7 @@ class ExportError(RuntimeError):
 def export_model(model_dir, head: str = "sequence-classification", device: str = "cpu",
                  dtype: str = "float32", fmt: str = "torchscript", attn: str = "sdpa",
                  output_kind: str = "tensor", out_dir=None, verify: bool = True,
-                 tol: Optional[float] = None, graph_check: bool = True,
+                 ulps_bound: Optional[float] = None, graph_check: bool = True,
                  allow_untested: bool = False, log=print) -> ExportResult:
     import transformers
 
@@ -364,8 +457,6 @@ def export_model(model_dir, head: str = "sequence-classification", device: str =
     stem = artifact_stem(head, device.split(":")[0], dtype)
     path = out_dir / (stem + exporter.file_suffix)
     meta_path = out_dir / (stem + ".json")
-    if tol is None:
-        tol = 1e-5 if dtype == "float32" else 1e-2
 
     t0 = time.perf_counter()
     model = load_hf_model(model_dir, head, dtype, device, attn)
@@ -376,6 +467,8 @@ def export_model(model_dir, head: str = "sequence-classification", device: str =
     if getattr(config, "is_decoder", False):
         raise ExportError("decoder configs are not supported (is_causal would be traced)")
     names = model_input_names(model)
+    # where from_pretrained put each weight (before the wrapper or tracing touch them)
+    offsets = parameter_offsets(model)
     wrapper = ExportWrapper(model, names, as_tuple=(output_kind == "tuple")).eval()
     type_vocab = getattr(config, "type_vocab_size", 1)
     b, t = TRACE_SHAPE
@@ -407,6 +500,9 @@ def export_model(model_dir, head: str = "sequence-classification", device: str =
         "id2label": {str(k): v for k, v in config.id2label.items()} if head == "sequence-classification" else None,
         "trace_shape": list(TRACE_SHAPE),
         "requires_grad": False,
+        # Loaders re-place each CPU tensor at these byte offsets (mod `modulus`), where the eager
+        # transformers model has it, so single-row products round as eager's do.
+        "parameter_alignment": {"modulus": ALIGN_MODULUS, "offsets": offsets},
     }
     extra = {"hfpipe/metadata.json": json.dumps(meta, sort_keys=True)}
     t1 = time.perf_counter()
@@ -425,16 +521,36 @@ def export_model(model_dir, head: str = "sequence-classification", device: str =
         meta["graph_check"] = f"identical graphs for trace shapes {list(TRACE_SHAPE)} padded and {list(CHECK_SHAPE)} all-ones"
 
     # reload from disk: what hfpipe will run
-    loaded = exporter.load(path, device)
+    loaded = exporter.load(path, device, offsets)
     if verify:
+        from .cpuenv import cpu_environment
+
         # the reference is the un-patched model as transformers runs it by default
         ref_model = load_hf_model(model_dir, head, dtype, device, attn_implementation=None)
+        ref_offsets = parameter_offsets(ref_model)
+        if ref_offsets != offsets:  # cannot happen with one file and one loader; say so if it does
+            raise ExportError("transformers placed the weights differently on two loads of the same file")
         v = verify_export(loaded, ref_model, names, config, device)
-        v["reference_attn_implementation"] = ref_model.config._attn_implementation
-        v["tolerance"] = tol
-        meta["verification"] = v
-        if v["max_abs_diff"] > tol:
-            raise ExportError(f"export verification failed: max_abs_diff {v['max_abs_diff']:.3g} > {tol}")
+        ref_attn = ref_model.config._attn_implementation
+        v["reference_attn_implementation"] = ref_attn
+        v["environment"] = cpu_environment()
+        if same_kernels(device, dtype, meta["attn_implementation"], ref_attn):
+            v["promise"] = "bitwise: same kernels, same weight placement, same threads as eager transformers"
+            meta["verification"] = v
+            if not v["all_bitwise_equal"]:
+                raise ExportError(
+                    f"export verification failed: bitwise equal to eager transformers in {v['bitwise']} cases "
+                    f"(max {v['max_ulps']:.3g} ulps, max_abs_diff {v['max_abs_diff']:.3g}); the export runs the same "
+                    f"kernels on the same weight placement, so this is a bug: please report it with this message "
+                    f"and {v['environment']}")
+        else:
+            bound = ulps_bound if ulps_bound is not None else DEFAULT_MAX_ULPS[dtype]
+            v["promise"] = f"within {bound:g} ulps of the output's magnitude (kernels differ from eager's)"
+            v["max_ulps_allowed"] = bound
+            meta["verification"] = v
+            if v["max_ulps"] > bound:
+                raise ExportError(f"export verification failed: {v['max_ulps']:.3g} ulps (max_abs_diff "
+                                  f"{v['max_abs_diff']:.3g}) from eager transformers, over the bound of {bound:g}")
     t3 = time.perf_counter()
 
     meta["sha256"] = sha256_file(path)

@@ -191,6 +191,9 @@ class ModelSpec:
     calibrate_head: bool = True
     target_margin_std: float = 3.0
     extra_config: dict = field(default_factory=dict)
+    # Where the tensors of model.safetensors start, mod 64 (layout.py): None keeps the writer's
+    # layout (DistilBERT/BERT: 40 mod 64, as many Hub files); 0 is aligned, 8 the least aligned.
+    tensor_offset: Optional[int] = None
 
     def config_dict(self) -> dict:
         if self.arch == "distilbert":
@@ -266,6 +269,12 @@ def _calibrate_head(model, arch: str, tokenizer, target_std: float) -> dict:
     }
 
 
+def _offsets(weights: Path) -> dict:
+    from .layout import tensor_offsets
+
+    return tensor_offsets(weights)
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -327,6 +336,10 @@ def make_model(out: Path, spec: ModelSpec, vocab: Optional[Path] = None, quiet: 
 
     # keep the Hub snapshot file set: config, weights, tokenizer files, model card
     weights = out / "model.safetensors"
+    if spec.tensor_offset is not None:
+        from .layout import relayout
+
+        relayout(weights, spec.tensor_offset)
     sha = sha256_file(weights)
     params = sum(p.numel() for p in model.parameters())
     kl = _SHAPE_KEYS[spec.arch][0]
@@ -348,6 +361,7 @@ def make_model(out: Path, spec: ModelSpec, vocab: Optional[Path] = None, quiet: 
         "layers": cfg_dict[kl],
         "parameters": params,
         "model_safetensors_sha256": sha,
+        "tensor_offsets_mod_64": sorted(set(_offsets(weights).values())),
         "vocab": str(vocab),
         "calibration": calib,
         "files": sorted(p.name for p in out.iterdir()),

@@ -28,7 +28,8 @@ from typing import Optional
 import torch
 
 from . import codec
-from .exporting import (EXPORTERS, artifact_stem, load_hf_model, load_metadata, max_abs_diff, run_eager,
+from .cpuenv import cpu_environment
+from .exporting import (EXPORTERS, artifact_stem, load_hf_model, load_metadata, max_abs_diff, max_ulps, run_eager,
                         run_exported, sha256_file)
 
 FORMAT_VERSION = 1
@@ -61,6 +62,7 @@ def _compare(name: str, inputs: tuple, module, eager, names, out_name, want_ts, 
         entry["eager"] = codec.tensor_to_json(ref)
     if ts is not None and ref is not None:
         entry["max_abs_diff"] = max_abs_diff(ts, ref)
+        entry["max_ulps"] = max_ulps(ref, ts)
         entry["bitwise_equal"] = bool(torch.equal(ts.cpu(), ref.cpu()))
     return entry
 
@@ -88,6 +90,7 @@ def run_reference(model_dir, inputs: dict, head: str = "sequence-classification"
         "threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
         "transformers_version": transformers.__version__,
+        "environment": cpu_environment(),
     }
 
     module = None
@@ -100,7 +103,9 @@ def run_reference(model_dir, inputs: dict, head: str = "sequence-classification"
                          "metadata_sha256": meta.get("sha256"), "inputs": meta["inputs"],
                          "outputs": meta["outputs"], "output_kind": meta["output_kind"],
                          "attn_implementation": meta.get("attn_implementation")}
-        module = EXPORTERS[meta.get("format", "torchscript")].load(export_path, device)
+        # placed as Go places it (hf.Model loading -> torch.Module.AlignParameters)
+        offsets = (meta.get("parameter_alignment") or {}).get("offsets")
+        module = EXPORTERS[meta.get("format", "torchscript")].load(export_path, device, offsets)
 
     eager = load_hf_model(model_dir, head, dtype, device, attn_implementation=eager_attn) if do_eager else None
     if eager is not None:
