@@ -51,9 +51,22 @@ type ExportInfo struct {
 	VocabSize             int      `json:"vocab_size"`
 	SHA256                string   `json:"sha256"`
 	FileSize              int64    `json:"file_size"`
+	// ParameterAlignment is where the eager transformers model had each
+	// weight when the export was made (transformers runs a memory-mapped
+	// safetensors file in place, often only 8-byte aligned). Loading places
+	// the module's CPU weights alike (torch.Module.AlignParameters), so that
+	// they round as eager transformers' do. Absent in older exports.
+	ParameterAlignment *ParameterAlignment `json:"parameter_alignment,omitempty"`
 
 	// Path is the metadata file this was read from.
 	Path string `json:"-"`
+}
+
+// ParameterAlignment is a weight placement: each tensor's byte offset
+// modulo Modulus.
+type ParameterAlignment struct {
+	Modulus int            `json:"modulus"`
+	Offsets map[string]int `json:"offsets"`
 }
 
 // ModulePath is the TorchScript file the metadata describes.

@@ -198,6 +198,12 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 	if err != nil {
 		return nil, fmt.Errorf("hf: loading %s: %w", info.File, err)
 	}
+	if a := info.ParameterAlignment; a != nil && !device.IsCUDA() {
+		if _, err := module.AlignParameters(a.Offsets, a.Modulus); err != nil {
+			module.Close()
+			return nil, fmt.Errorf("hf: placing the weights of %s: %w", info.File, err)
+		}
+	}
 	return &Model{Config: cfg, Export: info, Dir: dir, head: head, device: device, dtype: dtype, module: module}, nil
 }
 

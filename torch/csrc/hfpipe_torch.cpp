@@ -7,6 +7,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 #include <ATen/Parallel.h>
+#include <ATen/Version.h>
 #include <c10/core/InferenceMode.h>
 
 #if defined(__GLIBC__)
@@ -154,6 +155,12 @@ void hp_free_error(char *err) { std::free(err); }
 char *hp_version(char **out) {
   HP_TRY
   *out = dup_string(TORCH_VERSION);
+  HP_CATCH
+}
+
+char *hp_cpu_capability(char **out) {
+  HP_TRY
+  *out = dup_string(at::get_cpu_capability());
   HP_CATCH
 }
 
@@ -635,6 +642,57 @@ char *hp_module_nbytes(hp_module m, size_t *out) {
   for (const auto &p : m->m.parameters()) total += p.nbytes();
   for (const auto &b : m->m.buffers()) total += b.nbytes();
   *out = total;
+  HP_CATCH
+}
+
+// Moves CPU parameters and buffers so that each named one starts at its
+// offset modulo `modulus`, copying it into fresh memory that lives as long
+// as the tensor. The tensors are changed in place (set_), so the module's
+// code, which holds them, sees the new memory.
+char *hp_module_align_parameters(hp_module m, const char *const *names, const int *offsets, int n,
+                                 int modulus, int *moved) {
+  HP_TRY
+  HP_CHECK_HANDLE(m, "module")
+  if (modulus <= 0 || (modulus & (modulus - 1)) != 0 || modulus > 4096) {
+    return error_msg("alignment modulus " + std::to_string(modulus) + " is not a power of two up to 4096");
+  }
+  std::unordered_map<std::string, at::Tensor> have;
+  for (const auto &p : m->m.named_parameters(/*recurse=*/true)) have.emplace(p.name, p.value);
+  for (const auto &b : m->m.named_buffers(/*recurse=*/true)) have.emplace(b.name, b.value);
+  // Check everything first, so that an error leaves the module as it was.
+  for (int i = 0; i < n; i++) {
+    if (names[i] == nullptr) return error_msg("parameter name " + std::to_string(i) + " is nil");
+    auto it = have.find(names[i]);
+    if (it == have.end()) {
+      return error_msg(std::string("the module has no parameter or buffer named ") + names[i]);
+    }
+    const auto &t = it->second;
+    if (offsets[i] < 0 || offsets[i] >= modulus || offsets[i] % static_cast<int>(t.element_size()) != 0) {
+      return error_msg(std::string("offset ") + std::to_string(offsets[i]) + " of " + names[i] +
+                       " is not a multiple of its element size " + std::to_string(t.element_size()) +
+                       " in 0.." + std::to_string(modulus - 1));
+    }
+  }
+  c10::InferenceMode guard(false);
+  torch::NoGradGuard no_grad;
+  int count = 0;
+  for (int i = 0; i < n; i++) {
+    at::Tensor t = have.at(names[i]);
+    if (!t.device().is_cpu() || t.numel() == 0 || !t.is_contiguous()) continue;
+    auto addr = reinterpret_cast<uintptr_t>(t.data_ptr());
+    if (static_cast<int>(addr % modulus) == offsets[i]) continue;
+    const size_t nbytes = t.nbytes();
+    at::Tensor buf = at::empty({static_cast<int64_t>(nbytes + modulus)}, at::TensorOptions().dtype(at::kByte));
+    auto base = reinterpret_cast<uintptr_t>(buf.data_ptr());
+    size_t shift = static_cast<size_t>((offsets[i] - static_cast<int64_t>(base % modulus) + modulus) % modulus);
+    void *dst = reinterpret_cast<void *>(base + shift);
+    std::memcpy(dst, t.data_ptr(), nbytes);
+    at::Tensor placed = at::from_blob(
+        dst, t.sizes(), t.strides(), [buf](void *) mutable { buf.reset(); }, t.options());
+    t.set_(placed);
+    count++;
+  }
+  *moved = count;
   HP_CATCH
 }
 

@@ -43,6 +43,9 @@ void hp_free_error(char *err);
 
 /* ---- runtime ---- */
 char *hp_version(char **out); /* out: malloc'd libtorch version, free with hp_free_error */
+/* ATen's CPU capability in use ("DEFAULT", "AVX2", "AVX512"; ATEN_CPU_CAPABILITY
+ * caps it), malloc'd: free with hp_free_error. */
+char *hp_cpu_capability(char **out);
 char *hp_set_num_threads(int n);
 char *hp_get_num_threads(int *out);
 char *hp_manual_seed(uint64_t seed);
@@ -133,6 +136,13 @@ char *hp_module_forward_async(hp_module m, const hp_ivalue *inputs, int n, int n
 char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out, int64_t *compute_ns, int *num_threads);
 void hp_forward_job_free(hp_forward_job job);
 char *hp_module_nbytes(hp_module m, size_t *out);
+/* Places CPU parameters/buffers as another process placed the same weights:
+ * each of the n named tensors is moved (copied into fresh memory, changed in
+ * place) so that its data starts at offsets[i] modulo modulus, a power of two
+ * up to 4096. *moved counts the tensors copied. An unknown name or an offset
+ * that is not a multiple of the element size is an error and moves nothing. */
+char *hp_module_align_parameters(hp_module m, const char *const *names, const int *offsets, int n,
+                                 int modulus, int *moved);
 char *hp_module_to(hp_module m, const char *device, int dtype); /* dtype -1: keep */
 
 #ifdef __cplusplus
