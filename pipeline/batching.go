@@ -14,6 +14,9 @@ import (
 // inputs most of the padding, and so most of the wasted compute, goes away.
 // Callers put results back at the original indices.
 func batchOrder(lengths []int, size int, bucket bool) [][]int {
+	// Options are checked before they get here; a size below 1 would never
+	// advance the loop below, so it cannot be let through.
+	size = max(size, 1)
 	idx := make([]int, len(lengths))
 	for i := range idx {
 		idx[i] = i

@@ -6,6 +6,11 @@
 //	results, err := clf.Run(ctx, "I've been waiting for a HuggingFace course my whole life.", "I hate this so much!")
 //	fmt.Println(results) // [[{POSITIVE 0.9598}] [{NEGATIVE 0.9995}]]
 //
+// A tokenizer and model already loaded (hf.AutoTokenizer,
+// hf.AutoModelForSequenceClassification, hf.AutoModel) make a pipeline with
+// NewTextClassificationFrom or NewFeatureExtractionFrom, as transformers'
+// pipeline(task, model=model, tokenizer=tokenizer) does.
+//
 // Each stage is exported so it can be tested and timed alone. Pipelines are
 // safe for concurrent use. When a call's context ends, the call returns at
 // once with its error: no further batch starts, and a forward pass already

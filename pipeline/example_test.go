@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 	"testing"
 
+	"github.com/hfpipe/hfpipe/hf"
 	"github.com/hfpipe/hfpipe/internal/testenv"
 	"github.com/hfpipe/hfpipe/pipeline"
 )
@@ -64,6 +66,45 @@ func ExampleNew() {
 	// Output:
 	// NEGATIVE 0.9508
 	// POSITIVE 0.0492
+}
+
+// A tokenizer and model loaded once can serve several pipelines, as
+// transformers' pipeline(task, model=model, tokenizer=tokenizer) does. The
+// caller keeps the model and closes it; closing the pipelines leaves it open.
+func ExampleNewTextClassificationFrom() {
+	ctx := context.Background()
+	tok, err := hf.AutoTokenizer.FromPretrained(ctx, exampleModel)
+	if err != nil {
+		log.Fatal(err)
+	}
+	model, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, exampleModel)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer model.Close()
+
+	best, err := pipeline.NewTextClassificationFrom(tok, model)
+	if err != nil {
+		log.Fatal(err)
+	}
+	all, err := pipeline.NewTextClassificationFrom(tok, model, pipeline.WithTopK(pipeline.AllLabels))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range []*pipeline.TextClassification{best, all} {
+		results, err := p.Run(ctx, "I hate this so much!")
+		if err != nil {
+			log.Fatal(err)
+		}
+		var labels []string
+		for _, r := range results[0] {
+			labels = append(labels, fmt.Sprintf("%s %.4f", r.Label, r.Score))
+		}
+		fmt.Println(strings.Join(labels, ", "))
+	}
+	// Output:
+	// NEGATIVE 0.9508
+	// NEGATIVE 0.9508, POSITIVE 0.0492
 }
 
 func ExampleNewFeatureExtraction() {

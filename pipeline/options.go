@@ -107,13 +107,32 @@ func WithoutBucketing() Option { return func(o *Options) { o.NoBucketing = true 
 // WithHF passes loading options (hf.WithRevision, hf.WithCacheDir, ...).
 func WithHF(opts ...hf.Option) Option { return func(o *Options) { o.HF = append(o.HF, opts...) } }
 
+// defaultOptions are the settings of a pipeline made without options, and
+// of one built as a struct literal with only its Tokenizer and Model set.
+func defaultOptions() Options { return Options{BatchSize: 8, TopK: 1, Device: torch.CPU} }
+
+// literalOptions are the options of pipelines built as struct literals
+// (read only).
+var literalOptions = defaultOptions()
+
+// newOptions applies opts to the defaults for a pipeline that loads its
+// model, and checks them.
 func newOptions(opts []Option) (*Options, error) {
-	o := &Options{BatchSize: 8, TopK: 1, Device: torch.CPU}
-	for _, f := range opts {
-		f(o)
+	o, err := applyOptions(defaultOptions(), opts)
+	if err != nil {
+		return nil, err
 	}
 	if o.Model == "" {
 		o.Model = DefaultModel
+	}
+	return o, nil
+}
+
+// applyOptions applies opts to base and checks the result.
+func applyOptions(base Options, opts []Option) (*Options, error) {
+	o := &base
+	for _, f := range opts {
+		f(o)
 	}
 	if o.BatchSize < 1 {
 		return nil, fmt.Errorf("pipeline: batch size must be at least 1, got %d", o.BatchSize)
@@ -123,6 +142,36 @@ func newOptions(opts []Option) (*Options, error) {
 	}
 	if o.MaxLength < 0 {
 		return nil, errors.New("pipeline: max length must not be negative")
+	}
+	return o, nil
+}
+
+// partsOptions applies and checks opts for a pipeline made of a tokenizer
+// and a model that are already loaded. The loading options (WithModel,
+// WithHF) have nothing to act on and are refused, as are a device or dtype
+// other than the model's: the pipeline does not move or convert a model.
+func partsOptions(task, ctor string, tok *tokenizer.Tokenizer, m *hf.Model, loader string, opts []Option) (*Options, error) {
+	switch {
+	case tok == nil:
+		return nil, fmt.Errorf("pipeline: %s: the tokenizer is nil: load it with hf.AutoTokenizer.FromPretrained", task)
+	case m == nil:
+		return nil, fmt.Errorf("pipeline: %s: the model is nil: load it with %s.FromPretrained", task, loader)
+	}
+	base := defaultOptions()
+	base.Device, base.DType = m.Device(), m.DType()
+	o, err := applyOptions(base, opts)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case o.Model != "":
+		return nil, fmt.Errorf("pipeline: %s: WithModel(%q) names a model to load, but %sFrom takes a loaded one: leave WithModel out, or use %s to load it", task, o.Model, ctor, ctor)
+	case len(o.HF) > 0:
+		return nil, fmt.Errorf("pipeline: %s: WithHF sets loading options, but %sFrom takes a loaded model: pass them to %s.FromPretrained and hf.AutoTokenizer.FromPretrained instead", task, ctor, loader)
+	case o.Device != m.Device():
+		return nil, fmt.Errorf("pipeline: %s: WithDevice(%s) but the model is loaded on %s: load it with hf.WithDevice(%s), or leave WithDevice out", task, o.Device, m.Device(), o.Device)
+	case o.DType != m.DType():
+		return nil, fmt.Errorf("pipeline: %s: WithDType(%s) but the model is loaded in %s: load it with hf.WithDType(%s), or leave WithDType out", task, o.DType, m.DType(), o.DType)
 	}
 	return o, nil
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hfpipe/hfpipe/hf"
@@ -11,11 +12,21 @@ import (
 
 // TextClassification is the text-classification (alias sentiment-analysis)
 // pipeline. It is safe for concurrent use.
+//
+// Make it with [NewTextClassification] (which loads a model) or
+// [NewTextClassificationFrom] (which takes loaded parts). A struct literal
+// with Tokenizer and Model set also works and runs with
+// NewTextClassification's defaults; one with either missing returns an
+// error from every call.
 type TextClassification struct {
+	// Tokenizer encodes the inputs.
 	Tokenizer *tokenizer.Tokenizer
-	Model     *hf.ModelForSequenceClassification
-	opts      Options
-	fn        Function
+	// Model computes the logits.
+	Model *hf.ModelForSequenceClassification
+
+	opts     Options
+	fn       Function
+	borrowed bool // the caller owns Model (NewTextClassificationFrom)
 }
 
 // NewTextClassification loads the tokenizer and classifier of opts' model.
@@ -28,25 +39,85 @@ func NewTextClassification(ctx context.Context, opts ...Option) (*TextClassifica
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: text-classification: %w", err)
 	}
-	fn := o.Function
+	return &TextClassification{Tokenizer: tok, Model: model, opts: *o, fn: resolveFunction(o.Function, model)}, nil
+}
+
+// NewTextClassificationFrom makes a text-classification pipeline of a
+// tokenizer and a classifier that are already loaded, as transformers'
+// pipeline("text-classification", model=model, tokenizer=tokenizer) does.
+// Options other than the loading ones (WithModel, WithHF) apply; WithDevice
+// and WithDType, if given, must match the model's. The caller keeps the
+// model: the pipeline's Close leaves it open, so that several pipelines
+// (say with different top-k) can share one model.
+func NewTextClassificationFrom(tok *tokenizer.Tokenizer, model *hf.ModelForSequenceClassification, opts ...Option) (*TextClassification, error) {
+	var m *hf.Model
+	if model != nil {
+		m = model.Model
+	}
+	o, err := partsOptions("text-classification", "NewTextClassification", tok, m, "hf.AutoModelForSequenceClassification", opts)
+	if err != nil {
+		return nil, err
+	}
+	return &TextClassification{Tokenizer: tok, Model: model, opts: *o, fn: resolveFunction(o.Function, model), borrowed: true}, nil
+}
+
+// resolveFunction is fn, or for FunctionAuto the function the model's
+// config calls for.
+func resolveFunction(fn Function, model *hf.ModelForSequenceClassification) Function {
 	if fn == FunctionAuto {
 		fn = ChooseFunction(model.Config.ProblemType, model.Config.NumLabels())
 	}
-	return &TextClassification{Tokenizer: tok, Model: model, opts: *o, fn: fn}, nil
+	return fn
 }
 
 // Task returns "text-classification".
 func (p *TextClassification) Task() string { return "text-classification" }
 
-// Function returns the function applied to the logits.
-func (p *TextClassification) Function() Function { return p.fn }
+// Function returns the function applied to the logits (FunctionAuto only
+// for a pipeline without a model).
+func (p *TextClassification) Function() Function {
+	if p.fn == FunctionAuto && p.Model != nil && p.Model.Model != nil {
+		return resolveFunction(FunctionAuto, p.Model) // a struct literal
+	}
+	return p.fn
+}
 
-// Close frees the model.
-func (p *TextClassification) Close() error { return p.Model.Close() }
+// Close frees the model, except for a pipeline made with
+// NewTextClassificationFrom, whose caller closes the model.
+func (p *TextClassification) Close() error {
+	if p.borrowed || p.Model == nil {
+		return nil
+	}
+	return p.Model.Close()
+}
+
+// settings returns the pipeline's options: its constructor's, or the
+// defaults for a struct literal.
+func (p *TextClassification) settings() *Options {
+	if p.opts.BatchSize == 0 {
+		return &literalOptions
+	}
+	return &p.opts
+}
+
+// check reports a pipeline that lacks a part.
+func (p *TextClassification) check(needTokenizer bool) error {
+	const how = "make it with NewTextClassification, or NewTextClassificationFrom with parts from hf.AutoTokenizer and hf.AutoModelForSequenceClassification"
+	switch {
+	case p.Model == nil || p.Model.Model == nil:
+		return errors.New("pipeline: text-classification has no Model: " + how)
+	case needTokenizer && p.Tokenizer == nil:
+		return errors.New("pipeline: text-classification has no Tokenizer: " + how)
+	}
+	return nil
+}
 
 // Run classifies texts and returns, per text, its TopK labels with scores,
 // best first, in input order. No texts gives no results.
 func (p *TextClassification) Run(ctx context.Context, texts ...string) ([][]Result, error) {
+	if err := p.check(true); err != nil {
+		return nil, err
+	}
 	encs, err := Preprocess(ctx, p.Tokenizer, texts, nil, p.maxLength())
 	if err != nil {
 		return nil, err
@@ -56,6 +127,9 @@ func (p *TextClassification) Run(ctx context.Context, texts ...string) ([][]Resu
 
 // RunPairs classifies sentence pairs (text, text_pair), e.g. for NLI models.
 func (p *TextClassification) RunPairs(ctx context.Context, pairs []tokenizer.Pair) ([][]Result, error) {
+	if err := p.check(true); err != nil {
+		return nil, err
+	}
 	encs, err := Preprocess(ctx, p.Tokenizer, nil, pairs, p.maxLength())
 	if err != nil {
 		return nil, err
@@ -64,12 +138,12 @@ func (p *TextClassification) RunPairs(ctx context.Context, pairs []tokenizer.Pai
 }
 
 func (p *TextClassification) maxLength() int {
-	return p.opts.maxLength(p.Tokenizer, p.Model.Model)
+	return p.settings().maxLength(p.Tokenizer, p.Model.Model)
 }
 
 func (p *TextClassification) classify(ctx context.Context, encs []tokenizer.Encoding) ([][]Result, error) {
 	out := make([][]Result, len(encs))
-	err := eachBatch(ctx, p.Tokenizer, encs, &p.opts, func(rows []int, b *tokenizer.Batch) error {
+	err := eachBatch(ctx, p.Tokenizer, encs, p.settings(), func(rows []int, b *tokenizer.Batch) error {
 		logits, err := p.Forward(ctx, b)
 		if err != nil {
 			return err
@@ -89,6 +163,9 @@ func (p *TextClassification) classify(ctx context.Context, encs []tokenizer.Enco
 // float32, row-major [batch, num_labels] (half-precision logits are
 // widened first, as transformers' .float() does).
 func (p *TextClassification) Forward(ctx context.Context, b *tokenizer.Batch) ([]float32, error) {
+	if err := p.check(false); err != nil {
+		return nil, err
+	}
 	out, err := p.Model.Forward(ctx, b)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
@@ -97,9 +174,10 @@ func (p *TextClassification) Forward(ctx context.Context, b *tokenizer.Batch) ([
 	return floats(out.Logits)
 }
 
-// Postprocess applies the pipeline's function and top-k to logits from Forward.
+// Postprocess applies the pipeline's function and top-k to logits from
+// Forward. It needs the pipeline's Model (for the labels).
 func (p *TextClassification) Postprocess(logits []float32) [][]Result {
-	return Postprocess(logits, p.Model.Config.NumLabels(), p.Model.Config.Label, p.fn, p.opts.TopK)
+	return Postprocess(logits, p.Model.Config.NumLabels(), p.Model.Config.Label, p.Function(), p.settings().TopK)
 }
 
 // floats copies a tensor to the host as float32.
