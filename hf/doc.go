@@ -10,6 +10,11 @@
 //	model, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, "distilbert-base-uncased-finetuned-sst-2-english", hf.WithDevice(torch.CUDA(0)))
 //	out, err := model.Forward(ctx, batch) // out.Logits: [batch, num_labels]
 //
+// An export is refused when it was traced by another torch release
+// (major.minor.patch; a "+cu128" suffix does not count) than the libtorch
+// the program runs ([ErrTorchVersion]): re-export it with the matching torch,
+// or build against the matching libtorch.
+//
 // With HF_HUB_OFFLINE=1 (or [WithOffline]) nothing touches the network and a
 // model must already be in the cache.
 package hf

@@ -1,9 +1,11 @@
 package hf
 
 import (
+	"archive/zip"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -125,6 +127,97 @@ func FindExport(dir string, head Head, device torch.Device, dtype torch.DType) (
 		return nil, fmt.Errorf("hf: export module %s is %d bytes but its metadata says %d: the file is cut short or belongs to another export; re-run the export", info.ModulePath(), st.Size(), info.FileSize)
 	}
 	return &info, nil
+}
+
+// ErrTorchVersion is wrapped by the error loaders return when an export was
+// traced by another torch release than the libtorch this program runs:
+// TorchScript files are only sure to load, and to compute the same numbers,
+// in the release that wrote them.
+var ErrTorchVersion = errors.New("export traced by another torch release")
+
+// embeddedTorchVersion reads the torch_version of the metadata that
+// export.py embeds in the module (extra file hfpipe/metadata.json of the
+// TorchScript zip archive). Only the archive's directory and that small
+// entry are read. ok is false when the module has none or cannot be read
+// as a zip; torch.Load then says what is wrong with it.
+func embeddedTorchVersion(module string) (version string, ok bool) {
+	zr, err := zip.OpenReader(module)
+	if err != nil {
+		return "", false
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if !strings.HasSuffix(f.Name, "/extra/hfpipe/metadata.json") || f.UncompressedSize64 > 1<<20 {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return "", false
+		}
+		defer rc.Close()
+		var meta struct {
+			TorchVersion string `json:"torch_version"`
+		}
+		if err := json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&meta); err != nil || meta.TorchVersion == "" {
+			return "", false
+		}
+		return meta.TorchVersion, true
+	}
+	return "", false
+}
+
+// torchRelease returns the major.minor.patch of a torch version string,
+// without a local build suffix ("2.10.0+cu128" → "2.10.0") or a
+// pre-release tail ("2.11.0a0+git1234" → "2.11.0"); ok is false when
+// there are no three numbers to compare.
+func torchRelease(v string) (string, bool) {
+	v, _, _ = strings.Cut(v, "+")
+	parts := strings.SplitN(v, ".", 4)
+	if len(parts) < 3 {
+		return "", false
+	}
+	for i, p := range parts[:3] {
+		n := 0
+		for n < len(p) && p[n] >= '0' && p[n] <= '9' {
+			n++
+		}
+		if n == 0 {
+			return "", false
+		}
+		parts[i] = p[:n]
+	}
+	return strings.Join(parts[:3], "."), true
+}
+
+// checkTorchVersion refuses an export traced by another torch release than
+// running (torch.Version()), as its metadata file or, more to the point,
+// the metadata embedded in the module says. Versions that cannot be read
+// are not compared.
+func checkTorchVersion(info *ExportInfo, running string, device torch.Device, dtype torch.DType) error {
+	want, ok := torchRelease(running)
+	if !ok {
+		return nil
+	}
+	traced := []string{info.TorchVersion}
+	if v, ok := embeddedTorchVersion(info.ModulePath()); ok {
+		traced = append(traced, v)
+	}
+	for _, v := range traced {
+		got, ok := torchRelease(v)
+		if !ok || got == want {
+			continue
+		}
+		dir := filepath.Dir(info.Path)
+		dev := "cpu"
+		if device.IsCUDA() {
+			dev = "cuda"
+		}
+		return fmt.Errorf("hf: %w: %s was traced with torch %s but this program runs libtorch %s: re-export it with torch %s "+
+			"(python third_party/tools/export.py --model %s --head %s --device %s --dtype %s, with that torch installed), "+
+			"or point LIBTORCH at libtorch %s and rebuild (make shim), or load it anyway with hf.WithoutTorchVersionCheck()",
+			ErrTorchVersion, info.File, v, running, want, dir, info.Head, dev, dtype, got)
+	}
+	return nil
 }
 
 func noExportError(dir string, head Head, device torch.Device, dtype torch.DType) error {

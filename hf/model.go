@@ -194,6 +194,11 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 	if info.ModelType != "" && cfg.ModelType != "" && info.ModelType != cfg.ModelType {
 		return nil, fmt.Errorf("hf: export %s was made from a %s model but config.json says %s: re-run the export", info.File, info.ModelType, cfg.ModelType)
 	}
+	if !o.NoTorchVersionCheck {
+		if err := checkTorchVersion(info, torch.Version(), device, dtype); err != nil {
+			return nil, err
+		}
+	}
 	module, err := torch.Load(info.ModulePath(), device)
 	if err != nil {
 		return nil, fmt.Errorf("hf: loading %s: %w", info.File, err)

@@ -25,10 +25,11 @@ type Options struct {
 
 	// Model loading (see model_options.go): the device and dtype to run on,
 	// and how to make a missing TorchScript export.
-	Device       torch.Device
-	DType        torch.DType
-	Exporter     Exporter
-	NoAutoExport bool
+	Device              torch.Device
+	DType               torch.DType
+	Exporter            Exporter
+	NoAutoExport        bool
+	NoTorchVersionCheck bool
 }
 
 // Option sets one of the [Options].
