@@ -20,3 +20,7 @@ func FailNextWait(err error) (restore func()) {
 	}
 	return func() { waitForPass = waitEventFD }
 }
+
+// CPUCacheBlockSize returns the size of the block the CPU cache hands out
+// for a request of n bytes (from its 1 MiB minimum up).
+func CPUCacheBlockSize(n uint64) (uint64, error) { return cpuCacheBlockSize(n) }

@@ -55,7 +55,7 @@ func tuneMalloc() {
 		// costs speed; CPUCache().Enabled tells.
 		_ = check("enable the CPU cache", C.hp_cpu_cache_enable(cpuCacheMinBlock, C.size_t(cpuCacheLimit.Load())))
 		// A SetCPUCacheLimit racing with the install may have missed it.
-		C.hp_cpu_cache_set_limit(C.size_t(cpuCacheLimit.Load()))
+		_ = check("set the CPU cache limit", C.hp_cpu_cache_set_limit(C.size_t(cpuCacheLimit.Load())))
 	})
 }
 
@@ -99,8 +99,9 @@ type CPUCacheStats struct {
 
 // CPUCache returns the caching CPU allocator's counters.
 func CPUCache() CPUCacheStats {
+	var enabled C.int
 	var cached, hits, misses C.size_t
-	if C.hp_cpu_cache_stats(&cached, &hits, &misses) == 0 {
+	if check("CPU cache stats", C.hp_cpu_cache_stats(&enabled, &cached, &hits, &misses)) != nil || enabled == 0 {
 		return CPUCacheStats{}
 	}
 	return CPUCacheStats{Enabled: true, Limit: cpuCacheLimit.Load(), CachedBytes: int64(cached), Hits: int64(hits), Misses: int64(misses)}
@@ -110,7 +111,8 @@ func CPUCache() CPUCacheStats {
 // returns malloc's free memory to the OS (malloc_trim), for a program that
 // is done with models for a while. Blocks in use stay.
 func ReleaseMemory() {
-	C.hp_cpu_cache_release()
+	// It can fail only for want of memory for the error message.
+	_ = check("release the CPU cache", C.hp_cpu_cache_release())
 	C.hp_release_free_memory()
 }
 
@@ -122,6 +124,13 @@ func SetCPUCacheLimit(bytes int64) error {
 		return fmt.Errorf("torch: CPU cache limit %d is negative: use 0 to turn caching off", bytes)
 	}
 	cpuCacheLimit.Store(bytes)
-	C.hp_cpu_cache_set_limit(C.size_t(bytes))
-	return nil
+	return check("set the CPU cache limit", C.hp_cpu_cache_set_limit(C.size_t(bytes)))
+}
+
+// cpuCacheBlockSize returns the size of the block the CPU cache hands out
+// for a request of n bytes from its minimum up.
+func cpuCacheBlockSize(n uint64) (uint64, error) {
+	var out C.size_t
+	err := check("cpu cache block size", C.hp_cpu_cache_block_size(C.size_t(n), &out))
+	return uint64(out), err
 }

@@ -7,61 +7,100 @@
 // again for the same rounded size makes later passes reuse warm pages, as
 // PyTorch's CUDA caching allocator does on the GPU.
 #include "hfpipe_torch.h"
+#include "hp_internal.h"
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
-#include <cstring>
-#include <iterator>
 #include <mutex>
 #include <unordered_map>
-#include <vector>
 
 namespace {
 
+static_assert(sizeof(size_t) == 8, "the size classes assume 64-bit sizes");
+
 constexpr size_t kAlignment = 64;  // c10's gAlignment: what vectorised kernels expect
+
+// Requests above this go to malloc unrounded and uncached: no machine has
+// that much memory, and rounding them up could overflow.
+constexpr size_t kMaxRounded = size_t(1) << 62;
+
+// The exponent of the smallest power of two >= n (n >= 1).
+unsigned ceil_log2(size_t n) { return n <= 1 ? 0 : 64 - __builtin_clzll(static_cast<unsigned long long>(n - 1)); }
+
+// The spacing of block sizes between 2^(e-1) and 2^e: an eighth of 2^e, and
+// at least the alignment.
+size_t step_for(unsigned e) { return e >= 9 ? size_t(1) << (e - 3) : kAlignment; }
+
+// Sizes round up to a multiple of 1/8 of the next power of two, so that the
+// blocks of one shape fit the next pass of a slightly different one. From
+// 512 bytes up, a block exceeds its request by less than 25% of the request:
+// a request n in (2^(e-1), 2^e] rounds up by less than 2^(e-3) < n/4, the
+// worst case being just above a power of two (2^k + 1 rounds to
+// 2^k + 2^(k-2)). n must be in [1, kMaxRounded].
+size_t round_size(size_t n) {
+  size_t step = step_for(ceil_log2(n));
+  return (n + step - 1) & ~(step - 1);
+}
+
+// Rounded sizes in (2^(e-1), 2^e] are k * step_for(e) with k <= 8, so
+// (e, k) numbers them; e <= 62.
+constexpr size_t kClasses = 63 * 8;
+size_t size_class(size_t rounded) {
+  unsigned e = ceil_log2(rounded);
+  return e * 8 + rounded / step_for(e) - 1;
+}
+
+// An idle block starts with the link to the next idle block of its size,
+// so keeping a freed block allocates nothing.
+struct Idle {
+  Idle *next;
+};
 
 class CachingCPUAllocator final : public c10::Allocator {
  public:
-  CachingCPUAllocator(size_t min_bytes, size_t max_cached) : min_bytes_(min_bytes), max_cached_(max_cached) {}
+  CachingCPUAllocator(size_t min_bytes, size_t max_cached)
+      : min_bytes_(std::max(min_bytes, kAlignment)), max_cached_(max_cached) {}
 
   c10::DataPtr allocate(size_t n) override {
     const c10::Device cpu(c10::DeviceType::CPU);
     if (n == 0) return {nullptr, nullptr, &CachingCPUAllocator::free_block, cpu};
-    if (n < min_bytes_) {
-      // Small blocks go to malloc and back (put finds them in no table).
+    if (n < min_bytes_ || n > kMaxRounded) {
+      // Straight from malloc, and back to it: put finds these in no table.
       void *p = nullptr;
-      if (posix_memalign(&p, kAlignment, n) != 0) {
-        TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU out of memory: tried to allocate ", n, " bytes");
-      }
+      if (posix_memalign(&p, kAlignment, n) != 0) oom(n);
       return {p, p, &CachingCPUAllocator::free_block, cpu};
     }
-    size_t size = round(n);
-    void *p = nullptr;
+    const size_t size = round_size(n);
+    Idle *&head = idle_[size_class(size)];
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = free_.find(size);
-      if (it != free_.end() && !it->second.empty()) {
-        p = it->second.back();
-        it->second.pop_back();
+      if (Idle *b = head) {
+        live_.emplace(b, size);  // may throw: then b is still idle
+        head = b->next;
         cached_ -= size;
         hits_++;
-        live_[p] = size;
-        return {p, p, &CachingCPUAllocator::free_block, cpu};
+        return {b, b, &CachingCPUAllocator::free_block, cpu};
       }
       misses_++;
     }
+    void *p = nullptr;
     if (posix_memalign(&p, kAlignment, size) != 0) {
       // Memory held in the cache may be what stands in the way.
       release();
-      if (posix_memalign(&p, kAlignment, size) != 0) {
-        TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU out of memory: tried to allocate ", n, " bytes");
-      }
+      if (posix_memalign(&p, kAlignment, size) != 0) oom(n);
     }
-    {
+    try {
       std::lock_guard<std::mutex> lock(mu_);
-      live_[p] = size;
+      live_.emplace(p, size);
+    } catch (...) {
+      std::free(p);
+      throw;
     }
     return {p, p, &CachingCPUAllocator::free_block, cpu};
   }
@@ -76,34 +115,10 @@ class CachingCPUAllocator final : public c10::Allocator {
   }
 
   // Frees every cached block.
-  void release() {
-    std::unordered_map<size_t, std::vector<void *>> blocks;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      blocks.swap(free_);
-      cached_ = 0;
-    }
-    for (auto &kv : blocks)
-      for (void *p : kv.second) std::free(p);
-  }
+  void release() { set_limit_and_trim(nullptr); }
 
   // Sets the most idle bytes kept and frees what is over it.
-  void set_limit(size_t max_cached) {
-    std::vector<void *> drop;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      max_cached_ = max_cached;
-      for (auto it = free_.begin(); it != free_.end() && cached_ > max_cached_;) {
-        while (!it->second.empty() && cached_ > max_cached_) {
-          drop.push_back(it->second.back());
-          it->second.pop_back();
-          cached_ -= it->first;
-        }
-        it = it->second.empty() ? free_.erase(it) : std::next(it);
-      }
-    }
-    for (void *p : drop) std::free(p);
-  }
+  void set_limit(size_t max_cached) { set_limit_and_trim(&max_cached); }
 
   void stats(size_t *cached, size_t *hits, size_t *misses) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -112,31 +127,40 @@ class CachingCPUAllocator final : public c10::Allocator {
     *misses = misses_;
   }
 
-  static CachingCPUAllocator *instance;
+  // The allocator whose blocks free_block returns; set before it is
+  // installed, never reset (blocks may outlive any owner we could give it).
+  static std::atomic<CachingCPUAllocator *> instance;
 
  private:
-  // Sizes round up to 1/8 of their power of two, so the blocks of one shape
-  // fit the next pass of a slightly different one (at most 12.5% slack).
-  static size_t round(size_t n) {
-    size_t pow2 = 1;
-    while (pow2 < n) pow2 <<= 1;
-    size_t step = pow2 >= 8 * kAlignment ? pow2 / 8 : kAlignment;
-    return (n + step - 1) / step * step;
+  [[noreturn]] static void oom(size_t n) {
+    TORCH_CHECK_WITH(OutOfMemoryError, false, "CPU out of memory: tried to allocate ", n, " bytes");
+    std::abort();  // not reached
   }
 
+  // The deleter of every DataPtr handed out. It never allocates (a deleter
+  // must not throw): the block joins an intrusive list.
   static void free_block(void *p) {
-    if (p != nullptr) instance->put(p);
+    if (p == nullptr) return;
+    CachingCPUAllocator *a = instance.load(std::memory_order_acquire);
+    if (a == nullptr) {  // cannot happen: blocks exist only once it is set
+      std::free(p);
+      return;
+    }
+    a->put(p);
   }
 
   void put(void *p) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = live_.find(p);
-      if (it != live_.end()) {  // else a small block
-        size_t size = it->second;
+      if (it != live_.end()) {  // else a small or unrounded block
+        const size_t size = it->second;
         live_.erase(it);
         if (cached_ + size <= max_cached_) {
-          free_[size].push_back(p);
+          Idle *&head = idle_[size_class(size)];
+          auto *b = static_cast<Idle *>(p);
+          b->next = head;
+          head = b;
           cached_ += size;
           return;
         }
@@ -145,15 +169,44 @@ class CachingCPUAllocator final : public c10::Allocator {
     std::free(p);
   }
 
+  // Sets the limit (when max_cached is given, else frees everything) and
+  // frees the idle blocks over it, outside the lock.
+  void set_limit_and_trim(const size_t *max_cached) {
+    Idle *drop = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (max_cached != nullptr) max_cached_ = *max_cached;
+      const size_t keep = max_cached == nullptr ? 0 : max_cached_;
+      for (size_t c = kClasses; c-- > 0 && cached_ > keep;) {
+        const size_t size = class_size(c);
+        while (idle_[c] != nullptr && cached_ > keep) {
+          Idle *b = idle_[c];
+          idle_[c] = b->next;
+          b->next = drop;
+          drop = b;
+          cached_ -= size;
+        }
+      }
+    }
+    while (drop != nullptr) {
+      Idle *next = drop->next;
+      std::free(drop);
+      drop = next;
+    }
+  }
+
+  // The block size of size class c (the inverse of size_class).
+  static size_t class_size(size_t c) { return (c % 8 + 1) * step_for(static_cast<unsigned>(c / 8)); }
+
   const size_t min_bytes_;
-  size_t max_cached_;  // guarded by mu_
   std::mutex mu_;
-  std::unordered_map<size_t, std::vector<void *>> free_;  // rounded size -> idle blocks
-  std::unordered_map<void *, size_t> live_;               // block -> rounded size
-  size_t cached_ = 0, hits_ = 0, misses_ = 0;
+  size_t max_cached_;                      // guarded by mu_
+  std::array<Idle *, kClasses> idle_{};    // guarded by mu_: idle blocks per size class
+  std::unordered_map<void *, size_t> live_;  // guarded by mu_: rounded block -> its size
+  size_t cached_ = 0, hits_ = 0, misses_ = 0;  // guarded by mu_
 };
 
-CachingCPUAllocator *CachingCPUAllocator::instance = nullptr;
+std::atomic<CachingCPUAllocator *> CachingCPUAllocator::instance{nullptr};
 std::mutex install_mu;
 
 }  // namespace
@@ -161,33 +214,41 @@ std::mutex install_mu;
 extern "C" {
 
 char *hp_cpu_cache_enable(size_t min_bytes, size_t max_cached) {
-  try {
-    std::lock_guard<std::mutex> lock(install_mu);
-    if (CachingCPUAllocator::instance != nullptr) return nullptr;
-    // Never freed: tensors allocated here may outlive any owner we could give it.
-    auto *a = new CachingCPUAllocator(min_bytes, max_cached);
-    CachingCPUAllocator::instance = a;
-    c10::SetCPUAllocator(a, /*priority=*/1);
-    return nullptr;
-  } catch (const std::exception &e) {
-    return strdup(e.what());
-  }
+  HP_TRY
+  std::lock_guard<std::mutex> lock(install_mu);
+  if (CachingCPUAllocator::instance.load() != nullptr) return nullptr;
+  // Never freed: tensors allocated here may outlive any owner we could give it.
+  auto *a = new CachingCPUAllocator(min_bytes, max_cached);
+  CachingCPUAllocator::instance.store(a, std::memory_order_release);
+  c10::SetCPUAllocator(a, /*priority=*/1);
+  HP_CATCH
 }
 
-int hp_cpu_cache_set_limit(size_t max_cached) {
-  if (CachingCPUAllocator::instance == nullptr) return 0;
-  CachingCPUAllocator::instance->set_limit(max_cached);
-  return 1;
+char *hp_cpu_cache_set_limit(size_t max_cached) {
+  HP_TRY
+  if (auto *a = CachingCPUAllocator::instance.load(std::memory_order_acquire)) a->set_limit(max_cached);
+  HP_CATCH
 }
 
-void hp_cpu_cache_release(void) {
-  if (CachingCPUAllocator::instance != nullptr) CachingCPUAllocator::instance->release();
+char *hp_cpu_cache_release(void) {
+  HP_TRY
+  if (auto *a = CachingCPUAllocator::instance.load(std::memory_order_acquire)) a->release();
+  HP_CATCH
 }
 
-int hp_cpu_cache_stats(size_t *cached, size_t *hits, size_t *misses) {
-  if (CachingCPUAllocator::instance == nullptr) return 0;
-  CachingCPUAllocator::instance->stats(cached, hits, misses);
-  return 1;
+char *hp_cpu_cache_block_size(size_t n, size_t *out) {
+  HP_TRY
+  *out = n == 0 || n > kMaxRounded ? n : round_size(n);
+  HP_CATCH
+}
+
+char *hp_cpu_cache_stats(int *enabled, size_t *cached, size_t *hits, size_t *misses) {
+  HP_TRY
+  auto *a = CachingCPUAllocator::instance.load(std::memory_order_acquire);
+  *enabled = a != nullptr;
+  *cached = *hits = *misses = 0;
+  if (a != nullptr) a->stats(cached, hits, misses);
+  HP_CATCH
 }
 
 }  // extern "C"

@@ -1,8 +1,10 @@
 // Implementation of the flat C API declared in hfpipe_torch.h.
 //
-// Every exported body runs inside HP_TRY/HP_CATCH so that no C++ exception
-// reaches Go (an exception unwinding through a cgo frame aborts the process).
+// Every exported body runs inside HP_TRY/HP_CATCH (hp_internal.h) so that no
+// C++ exception reaches Go (an exception unwinding through a cgo frame
+// aborts the process).
 #include "hfpipe_torch.h"
+#include "hp_internal.h"
 
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -20,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -42,8 +45,7 @@ struct hp_forward_job_s {
   std::vector<c10::IValue> args;
   int fd;
   c10::IValue out;
-  std::string err;
-  bool failed = false;
+  char *err = nullptr;  // the failure, for hp_forward_job_result to hand over
   int64_t compute_ns = 0;  // libtorch's forward alone, for Module.Stats
   int num_threads = 0;     // intra-op threads on the thread that ran it
 };
@@ -59,35 +61,58 @@ char *dup_string(const std::string &s) {
   return p;
 }
 
+}  // namespace
+
+namespace hfpipe {
+
+namespace {
+
+// Stands in for a message there is no memory for; hp_free_error skips it.
+char no_memory_message[] = "out of memory (no memory left even for the error message)";
+
+char *copy_message(const char *s, size_t n) noexcept {
+  char *p = static_cast<char *>(std::malloc(n + 1));
+  if (p == nullptr) return no_memory_message;
+  std::memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+}  // namespace
+
+char *error_msg(const char *msg) noexcept { return copy_message(msg, std::strlen(msg)); }
+
+char *error_msg(const std::string &msg) noexcept { return copy_message(msg.data(), msg.size()); }
+
 // c10::Error::what() appends a C++ backtrace ("Exception raised from ...,
 // frame #0: ...") that means nothing to a Go user, but for errors inside the
 // TorchScript interpreter the "backtrace" is the TorchScript traceback ending
 // in the real cause ("RuntimeError: Expected tensor for argument #1 ..."),
 // which what_without_backtrace() leaves out. Keep what() up to the C++ frames.
-char *error_from(const std::exception &e) {
-  std::string msg = e.what();
-  if (dynamic_cast<const c10::Error *>(&e) != nullptr) {
-    for (const char *marker : {"\nException raised from ", "Exception raised from ", "\nframe #0"}) {
-      auto at = msg.find(marker);
-      if (at != std::string::npos) msg.resize(at);
+char *error_from(const std::exception &e) noexcept {
+  try {
+    std::string msg = e.what();
+    if (dynamic_cast<const c10::Error *>(&e) != nullptr) {
+      for (const char *marker : {"\nException raised from ", "Exception raised from ", "\nframe #0"}) {
+        auto at = msg.find(marker);
+        if (at != std::string::npos) msg.resize(at);
+      }
     }
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return error_msg(msg);
+  } catch (...) {  // no memory to edit the message in
+    return no_memory_message;
   }
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  return dup_string(msg);
 }
 
-char *error_msg(const std::string &s) { return dup_string(s); }
+bool is_static_message(const char *msg) noexcept { return msg == no_memory_message; }
 
-#define HP_TRY try {
-#define HP_CATCH                                        \
-  }                                                     \
-  catch (const std::exception &e) {                     \
-    return error_from(e);                               \
-  }                                                     \
-  catch (...) {                                         \
-    return error_msg("unknown C++ exception in libtorch"); \
-  }                                                     \
-  return nullptr;
+}  // namespace hfpipe
+
+namespace {
+
+using hfpipe::error_from;
+using hfpipe::error_msg;
 
 #define HP_CHECK_HANDLE(h, what)                               \
   if ((h) == nullptr) return error_msg(what " handle is nil (already closed?)");
@@ -150,7 +175,9 @@ void apply_requested_threads() {
 
 extern "C" {
 
-void hp_free_error(char *err) { std::free(err); }
+void hp_free_error(char *err) {
+  if (!hfpipe::is_static_message(err)) std::free(err);
+}
 
 char *hp_version(char **out) {
   HP_TRY
@@ -537,13 +564,9 @@ class ForwardThread {
         c10::InferenceMode guard;
         job->out = job->m->m.forward(std::move(job->args));
       } catch (const std::exception &e) {
-        char *msg = error_from(e);
-        job->err = msg == nullptr ? "out of memory" : msg;
-        std::free(msg);
-        job->failed = true;
+        job->err = error_from(e);
       } catch (...) {
-        job->err = "unknown C++ exception in libtorch";
-        job->failed = true;
+        job->err = error_msg("unknown C++ exception in libtorch");
       }
       job->compute_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
       uint64_t one = 1;
@@ -577,17 +600,15 @@ extern "C" {
 char *hp_module_forward_async(hp_module m, const hp_ivalue *inputs, int n, int notify_fd, hp_forward_job *job) {
   HP_TRY
   HP_CHECK_HANDLE(m, "module")
-  auto j = new hp_forward_job_s{m, {}, notify_fd, {}, {}, false};
+  std::unique_ptr<hp_forward_job_s> j(new hp_forward_job_s{m, {}, notify_fd, {}});
   j->args.reserve(n);
   for (int i = 0; i < n; i++) {
-    if (inputs[i] == nullptr) {
-      delete j;
-      return error_msg("forward input " + std::to_string(i) + " is nil");
-    }
+    if (inputs[i] == nullptr) return error_msg("forward input " + std::to_string(i) + " is nil");
     j->args.push_back(inputs[i]->v);
   }
-  *job = j;
-  forward_thread(m->device).submit(j);
+  // Queued, the job belongs to the caller; if submit throws, it is freed.
+  forward_thread(m->device).submit(j.get());
+  *job = j.release();
   HP_CATCH
 }
 
@@ -595,12 +616,20 @@ char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out, int64_t *compute
   HP_TRY
   *compute_ns = job->compute_ns;
   *num_threads = job->num_threads;
-  if (job->failed) return dup_string(job->err);
+  if (job->err != nullptr) {
+    char *err = job->err;  // handed over to the caller
+    job->err = nullptr;
+    return err;
+  }
   *out = new hp_ivalue_s{std::move(job->out)};
   HP_CATCH
 }
 
-void hp_forward_job_free(hp_forward_job job) { delete job; }
+void hp_forward_job_free(hp_forward_job job) {
+  if (job == nullptr) return;
+  hp_free_error(job->err);
+  delete job;
+}
 
 // ---- modules ----
 

@@ -3,8 +3,10 @@
  * github.com/hfpipe/hfpipe/torch, in the manner of tch-rs's torch-sys.
  *
  * Conventions:
- *  - Every function returns NULL on success or a malloc'd, NUL-terminated
- *    error message that the caller releases with hp_free_error. Errors are
+ *  - Every function returns NULL on success or a NUL-terminated error
+ *    message that the caller releases with hp_free_error (never NULL on
+ *    failure: when no memory is left for the message, a static one stands
+ *    in, which hp_free_error leaves alone). Errors are
  *    returned from the same call (never kept in thread-local state) because a
  *    goroutine may move to another OS thread between two cgo calls.
  *  - Handles are opaque; each has exactly one owner that frees it with the
@@ -63,13 +65,17 @@ int hp_malloc_keep_freed(size_t mmap_threshold, size_t trim_threshold);
  * blocks of at least min_bytes are kept, up to max_cached bytes in all, and
  * reused for allocations of the same rounded size. Idempotent. */
 char *hp_cpu_cache_enable(size_t min_bytes, size_t max_cached);
-/* Sets the most idle bytes the cache keeps, freeing what is over; 0 when the
- * cache is not enabled. */
-int hp_cpu_cache_set_limit(size_t max_cached);
+/* Sets the most idle bytes the cache keeps, freeing what is over; nothing
+ * when the cache is not enabled. */
+char *hp_cpu_cache_set_limit(size_t max_cached);
 /* Frees the cached blocks (blocks in use stay). */
-void hp_cpu_cache_release(void);
-/* Bytes cached and allocation hits/misses; 0 when the cache is not enabled. */
-int hp_cpu_cache_stats(size_t *cached, size_t *hits, size_t *misses);
+char *hp_cpu_cache_release(void);
+/* The size of the block the cache hands out for a request of n bytes at or
+ * above its minimum (n itself where it does not round: above 2^62). */
+char *hp_cpu_cache_block_size(size_t n, size_t *out);
+/* Whether the cache is enabled, the bytes it holds idle and its allocation
+ * hits and misses. */
+char *hp_cpu_cache_stats(int *enabled, size_t *cached, size_t *hits, size_t *misses);
 
 /* ---- tensors ----
  * dtype values are c10::ScalarType codes. device strings are torch::Device
