@@ -21,8 +21,11 @@ const (
 	deviceOther
 )
 
-// Device is a libtorch device: CPU, or a CUDA device with an index
-// (Index -1 means the current CUDA device, as "cuda" does in PyTorch).
+// Device is a libtorch device: CPU, or a CUDA device with an index.
+// Index -1 ("cuda") means the current CUDA device, as in PyTorch, which is
+// device 0: the binding never changes it (and goroutines move between OS
+// threads, each with its own current device, so it could not follow
+// changes made elsewhere). Modules loaded on CUDA(-1) report CUDA(0).
 type Device struct {
 	Type  DeviceType
 	Index int
@@ -88,6 +91,19 @@ func CheckDevice(d Device) error {
 		return nil
 	}
 	return fmt.Errorf("torch: unsupported device %s", d)
+}
+
+// canonicalDevice returns the device d names with its index made
+// explicit (CUDA(-1) is CUDA(0)), so that one device has one spelling: the
+// key of its forward thread and executor, and what a module reports.
+func canonicalDevice(d Device) Device {
+	switch {
+	case d.Type == DeviceCPU:
+		return CPU
+	case d.Type == DeviceCUDA && d.Index < 0:
+		return CUDA(0)
+	}
+	return d
 }
 
 func deviceFromC(typ, index C.int) Device {

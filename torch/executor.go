@@ -26,6 +26,7 @@ var (
 )
 
 func executorFor(d Device) *executor {
+	d = canonicalDevice(d) // one thread per device, however it is spelt
 	executorsMu.Lock()
 	defer executorsMu.Unlock()
 	if e, ok := executors[d]; ok {

@@ -24,3 +24,11 @@ func FailNextWait(err error) (restore func()) {
 // CPUCacheBlockSize returns the size of the block the CPU cache hands out
 // for a request of n bytes (from its 1 MiB minimum up).
 func CPUCacheBlockSize(n uint64) (uint64, error) { return cpuCacheBlockSize(n) }
+
+// SameForwardQueue reports whether modules on devices a and b share the
+// executor that runs forward passes where no eventfd is available.
+func SameForwardQueue(a, b Device) bool { return executorFor(a) == executorFor(b) }
+
+// LoadDevice returns the device Load hands to the shim (whose forward
+// threads are keyed by it) for a module loaded on d.
+func LoadDevice(d Device) Device { return canonicalDevice(d) }

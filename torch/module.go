@@ -91,6 +91,9 @@ func Load(path string, device Device) (*Module, error) {
 	if err := CheckDevice(device); err != nil {
 		return nil, err
 	}
+	// The shim keys its forward threads by this device: "cuda" and
+	// "cuda:0" must be one key, so that one GPU has one forward thread.
+	device = canonicalDevice(device)
 	tuneMalloc()
 	cp, cd := C.CString(path), C.CString(device.String())
 	defer C.free(unsafe.Pointer(cp))
@@ -114,7 +117,8 @@ func Load(path string, device Device) (*Module, error) {
 	return m, nil
 }
 
-// Device returns the device the module was loaded on.
+// Device returns the device the module was loaded on, with its index
+// made explicit: a module loaded on CUDA(-1) reports CUDA(0).
 func (m *Module) Device() Device { return m.device }
 
 // Path returns the file the module was loaded from.

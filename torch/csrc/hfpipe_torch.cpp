@@ -585,6 +585,9 @@ class ForwardThread {
 // a CUDA one. Never destroyed: the detached threads may outlive static
 // destructors.
 ForwardThread &forward_thread(c10::Device d) {
+  // "cuda" is the current device, which is device 0 (the binding never
+  // changes it; Go passes indexed devices anyway): one GPU, one thread.
+  if (d.is_cuda() && !d.has_index()) d = c10::Device(c10::DeviceType::CUDA, 0);
   static std::mutex mu;
   static auto *threads = new std::unordered_map<c10::Device, ForwardThread *>();
   std::lock_guard<std::mutex> lock(mu);
