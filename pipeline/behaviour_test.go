@@ -57,10 +57,7 @@ func TestBadInputs(t *testing.T) {
 	_, err = NewTextClassification(ctx, WithModel(t.TempDir()))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "tokenizer")
-	_, err = NewTextClassification(ctx, WithModel(parityModel(t)), WithDevice(torch.CUDA(0)))
-	if !torch.CUDAIsAvailable() {
-		require.ErrorIs(t, err, torch.ErrNoCUDA)
-	}
+	// Asking for CUDA without a GPU: TestCUDAWithoutGPUFailsCleanly.
 
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
@@ -68,6 +65,15 @@ func TestBadInputs(t *testing.T) {
 	require.True(t, errors.Is(err, context.Canceled), "got %v", err)
 }
 
+// TestRunReturnsWhenDeadlinePassesMidBatch: a Run whose deadline passes
+// while its one forward pass is in libtorch returns then, not when the pass
+// ends; the pass finishes in the background and the next Run gets its own
+// results. Two measures, each under the same load as the full pass it is
+// compared with: Run returned before the abandoned pass was counted as
+// done (an order, which no scheduling delay short of the whole pass can
+// reverse), and within half the time of a full pass. A busy machine can
+// still stall one attempt for longer than that, so the test takes the best
+// of three.
 func TestRunReturnsWhenDeadlinePassesMidBatch(t *testing.T) {
 	ctx := context.Background()
 	p := newTestClassifier(t, WithBatchSize(32))
@@ -75,19 +81,48 @@ func TestRunReturnsWhenDeadlinePassesMidBatch(t *testing.T) {
 	for i := range texts {
 		texts[i] = strings.Repeat(fmt.Sprintf("review %d of a film that was long. ", i), 60)
 	}
-	t0 := time.Now()
-	want, err := p.Run(ctx, texts...)
+	want, err := p.Run(ctx, texts...) // also warms the module up
 	require.NoError(t, err)
-	full := time.Since(t0)
 
-	dctx, cancel := context.WithTimeout(ctx, full/10)
-	defer cancel()
-	t1 := time.Now()
-	_, err = p.Run(dctx, texts...)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.Less(t, time.Since(t1), full/2, "the one batch took %v; Run should return at the deadline, not after the pass", full)
+	forwards := func() int64 { return p.Model.Stats().Forwards }
+	var attempts []string
+	for attempt := 1; attempt <= 3; attempt++ {
+		before := forwards()
+		t0 := time.Now()
+		_, err := p.Run(ctx, texts...)
+		require.NoError(t, err)
+		full := time.Since(t0)
+		require.Equal(t, before+1, forwards(), "one batch, one pass")
 
-	// The abandoned pass drains; the next call gets its own results.
+		dctx, cancel := context.WithTimeout(ctx, full/10)
+		t1 := time.Now()
+		_, err = p.Run(dctx, texts...)
+		took := time.Since(t1)
+		passDone := forwards() > before+1
+		cancel()
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+
+		// The abandoned pass reached libtorch and runs to its end.
+		drained := false
+		for limit := time.Now().Add(4*full + 30*time.Second); time.Now().Before(limit); time.Sleep(5 * time.Millisecond) {
+			if forwards() == before+2 {
+				drained = true
+				break
+			}
+		}
+		require.True(t, drained, "the pass abandoned at the deadline was never counted: did it reach libtorch? (%d passes, want %d)", forwards(), before+2)
+
+		if !passDone && took < full/2 {
+			t.Logf("attempt %d: returned after %v, at the deadline of %v, while the pass (%v in full) was still running", attempt, took, full/10, full)
+			attempts = nil
+			break
+		}
+		attempts = append(attempts, fmt.Sprintf("attempt %d: returned after %v (deadline %v, bound %v, full pass %v), the abandoned pass already done: %v",
+			attempt, took, full/10, full/2, full, passDone))
+	}
+	assert.Empty(t, attempts, "Run should return at the deadline, while the pass still runs, not after it")
+
+	// The next call gets its own results.
 	got, err := p.Run(ctx, texts...)
 	require.NoError(t, err)
 	assert.Equal(t, want, got)

@@ -15,18 +15,32 @@ import (
 	"github.com/hfpipe/hfpipe/torch"
 )
 
-// cudaOrSkipPath reports whether the CUDA tests run. Without a GPU they
-// check that asking for CUDA fails cleanly; HFPIPE_REQUIRE_CUDA=1 (set by
-// make gpu-check) makes a missing GPU a failure instead.
-func cudaOrSkipPath(t *testing.T) bool {
+// requireCUDA skips a CUDA test where libtorch sees no CUDA device, saying
+// so: a CUDA test that ran nothing must not report PASS.
+// HFPIPE_REQUIRE_CUDA=1 (set by make gpu-check) makes a missing GPU a
+// failure instead. TestCUDAWithoutGPUFailsCleanly checks the error path.
+func requireCUDA(t *testing.T) {
+	t.Helper()
 	if torch.CUDAIsAvailable() {
-		return true
+		return
 	}
-	require.NotEqual(t, "1", os.Getenv("HFPIPE_REQUIRE_CUDA"), "HFPIPE_REQUIRE_CUDA=1 but libtorch sees no CUDA device")
+	if os.Getenv("HFPIPE_REQUIRE_CUDA") == "1" {
+		t.Fatal("HFPIPE_REQUIRE_CUDA=1 but libtorch sees no CUDA device")
+	}
+	t.Skip("no CUDA device visible to libtorch (the GPU machine runs this test: make gpu-check)")
+}
+
+// TestCUDAWithoutGPUFailsCleanly: where there is no GPU, asking for CUDA
+// fails with torch.ErrNoCUDA and says to use the CPU.
+func TestCUDAWithoutGPUFailsCleanly(t *testing.T) {
+	if torch.CUDAIsAvailable() {
+		t.Skip("a CUDA device is visible: this checks the error without one")
+	}
 	_, err := NewTextClassification(context.Background(), WithModel(parityModel(t)), WithDevice(torch.CUDA(0)))
 	require.ErrorIs(t, err, torch.ErrNoCUDA)
 	assert.Contains(t, err.Error(), "use device cpu")
-	return false
+	_, err = NewFeatureExtraction(context.Background(), WithModel(parityModel(t)), WithDevice(torch.CUDA(0)))
+	require.ErrorIs(t, err, torch.ErrNoCUDA)
 }
 
 // cudaModel is the 2-layer parity model with exports traced on CUDA in
@@ -43,9 +57,7 @@ func cudaModel(t *testing.T) string {
 // TestCUDALogitsMatchPython: Go on CUDA against Python running the same
 // CUDA export on the same batches.
 func TestCUDALogitsMatchPython(t *testing.T) {
-	if !cudaOrSkipPath(t) {
-		return
-	}
+	requireCUDA(t)
 	ctx := context.Background()
 	dir := cudaModel(t)
 	texts, _ := parityCorpus(200, 40, 10, 0)
@@ -85,9 +97,7 @@ func TestCUDALogitsMatchPython(t *testing.T) {
 
 // TestCUDAFloat16Labels: float16 on CUDA gives the float32 labels.
 func TestCUDAFloat16Labels(t *testing.T) {
-	if !cudaOrSkipPath(t) {
-		return
-	}
+	requireCUDA(t)
 	ctx := context.Background()
 	dir := cudaModel(t)
 	texts, pairs := parityCorpus(400, 60, 20, 40)
@@ -119,9 +129,7 @@ func TestCUDAFloat16Labels(t *testing.T) {
 // ratio lines with the best batch size. It asserts nothing about speed: the
 // figures are its output.
 func TestCUDAThroughput(t *testing.T) {
-	if !cudaOrSkipPath(t) {
-		return
-	}
+	requireCUDA(t)
 	ctx := context.Background()
 	dir := testenv.Model(t, testenv.ModelSpec{Name: "distilbert-sst2-cuda", Exports: [][]string{
 		{"--head", "sequence-classification", "--device", "cuda"},
