@@ -151,10 +151,23 @@ func TestModelLoadErrors(t *testing.T) {
 
 	_, err = hf.AutoModelForSequenceClassification.FromPretrained(ctx, dir, hf.WithDType(torch.Float16))
 	require.ErrorContains(t, err, "float16 is supported on CUDA only")
-	_, err = hf.AutoModelForSequenceClassification.FromPretrained(ctx, dir, hf.WithDevice(torch.CUDA(0)))
-	if !torch.CUDAIsAvailable() {
-		require.ErrorIs(t, err, torch.ErrNoCUDA)
+	// Asking for CUDA without a GPU: TestCUDAWithoutGPUFailsCleanly.
+}
+
+// TestCUDAWithoutGPUFailsCleanly: where there is no GPU, asking for CUDA
+// fails with torch.ErrNoCUDA before anything is read. Where there is one it
+// skips: the CUDA paths are the pipeline and torch packages' CUDA tests.
+func TestCUDAWithoutGPUFailsCleanly(t *testing.T) {
+	if torch.CUDAIsAvailable() {
+		t.Skip("a CUDA device is visible: this checks the error without one")
 	}
+	ctx := context.Background()
+	dir := smallModel(t)
+	_, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, dir, hf.WithDevice(torch.CUDA(0)))
+	require.ErrorIs(t, err, torch.ErrNoCUDA)
+	assert.Contains(t, err.Error(), "use device cpu")
+	_, err = hf.AutoModel.FromPretrained(ctx, dir, hf.WithDevice(torch.CUDA(0)), hf.WithDType(torch.Float16))
+	require.ErrorIs(t, err, torch.ErrNoCUDA)
 }
 
 // TestAutoExportFromHub: a Hub repo with weights but no export is downloaded
