@@ -82,7 +82,7 @@ func Load(path string, device Device) (*Module, error) {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("torch: load module: %s does not exist: export the model to TorchScript first (torch.jit.save)", path)
+		return nil, &wrapError{fmt.Sprintf("torch: load module: %s does not exist: export the model to TorchScript first (torch.jit.save)", path), err}
 	case err != nil:
 		return nil, fmt.Errorf("torch: load module: %w", err)
 	case st.IsDir():

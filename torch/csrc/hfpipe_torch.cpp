@@ -68,7 +68,25 @@ namespace hfpipe {
 namespace {
 
 // Stands in for a message there is no memory for; hp_free_error skips it.
-char no_memory_message[] = "out of memory (no memory left even for the error message)";
+char no_memory_message[] = HP_OOM_TAG "no memory left even for the error message";
+
+// Whether e is an allocation failure. The TorchScript interpreter rethrows
+// an operator's exception as a std::runtime_error holding the original
+// message after the traceback's last "<--- HERE", so the type is lost
+// there and only the message of libtorch's allocators tells.
+bool is_out_of_memory(const std::exception &e, const std::string &msg) {
+  if (dynamic_cast<const c10::OutOfMemoryError *>(&e) != nullptr || dynamic_cast<const std::bad_alloc *>(&e) != nullptr) {
+    return true;
+  }
+  auto here = msg.rfind("<--- HERE");
+  auto cause = here == std::string::npos ? 0 : here;
+  for (const char *marker : {"CUDA out of memory", "DefaultCPUAllocator: can't allocate memory",
+                             "DefaultCPUAllocator: not enough memory", "CPU out of memory: tried to allocate",
+                             "std::bad_alloc"}) {
+    if (msg.find(marker, cause) != std::string::npos) return true;
+  }
+  return false;
+}
 
 char *copy_message(const char *s, size_t n) noexcept {
   char *p = static_cast<char *>(std::malloc(n + 1));
@@ -99,6 +117,7 @@ char *error_from(const std::exception &e) noexcept {
       }
     }
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    if (is_out_of_memory(e, msg)) msg.insert(0, HP_OOM_TAG);
     return error_msg(msg);
   } catch (...) {  // no memory to edit the message in
     return no_memory_message;

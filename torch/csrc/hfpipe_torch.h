@@ -9,6 +9,8 @@
  *    in, which hp_free_error leaves alone). Errors are
  *    returned from the same call (never kept in thread-local state) because a
  *    goroutine may move to another OS thread between two cgo calls.
+ *  - An error message that starts with HP_OOM_TAG reports an allocation
+ *    failure (CPU or CUDA); the rest is libtorch's message.
  *  - Handles are opaque; each has exactly one owner that frees it with the
  *    matching *_free function. Freeing NULL is a no-op.
  *  - No C++ exception crosses this boundary.
@@ -22,6 +24,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define HP_OOM_TAG "[out of memory] "
 
 typedef struct hp_tensor_s *hp_tensor;
 typedef struct hp_module_s *hp_module;
