@@ -134,6 +134,9 @@ func benchModel(b *testing.B) string {
 			if modelErr == nil {
 				modelErr = torch.SetNumThreads(threads)
 			}
+			if modelErr == nil {
+				modelErr = torch.SetMemoryReuse(true)
+			}
 		}
 	})
 	if modelErr != nil {

@@ -11,4 +11,10 @@
 // soon as you are done; a finaliser frees what is forgotten, and the package
 // nudges the garbage collector when the native memory held by unreachable
 // objects grows, so code that relies on finalisers stays bounded too.
+//
+// Process-wide settings are the program's to make; loading a module makes
+// none. SetNumThreads sets libtorch's intra-op thread count, and
+// SetMemoryReuse(true) makes forward passes faster by keeping freed tensor
+// memory for the next pass (malloc's thresholds and a caching CPU
+// allocator), at the cost of resident memory.
 package torch

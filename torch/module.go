@@ -94,7 +94,6 @@ func Load(path string, device Device) (*Module, error) {
 	// The shim keys its forward threads by this device: "cuda" and
 	// "cuda:0" must be one key, so that one GPU has one forward thread.
 	device = canonicalDevice(device)
-	tuneMalloc()
 	cp, cd := C.CString(path), C.CString(device.String())
 	defer C.free(unsafe.Pointer(cp))
 	defer C.free(unsafe.Pointer(cd))

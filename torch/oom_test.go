@@ -76,10 +76,16 @@ func TestOutOfMemoryIsErrOutOfMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1<<20), out)
 
-	_, err = m.Forward(ctx, int64(1<<50))
-	require.Error(t, err)
-	assert.ErrorIs(t, err, torch.ErrOutOfMemory)
-	assert.Contains(t, err.Error(), "1125899906842624 bytes", "the message keeps libtorch's cause")
+	// Through libtorch's allocator and through the binding's cache.
+	was := torch.MemoryReuse()
+	defer torch.SetMemoryReuse(was)
+	for _, reuse := range []bool{false, true} {
+		require.NoError(t, torch.SetMemoryReuse(reuse))
+		_, err = m.Forward(ctx, int64(1<<50))
+		require.Error(t, err)
+		assert.ErrorIs(t, err, torch.ErrOutOfMemory, "memory reuse %v", reuse)
+		assert.Contains(t, err.Error(), "1125899906842624 bytes", "the message keeps libtorch's cause")
+	}
 
 	// Other failures are not out of memory.
 	_, err = m.Forward(ctx, int64(-1))

@@ -112,6 +112,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
+	// Keep freed tensor memory for the next forward pass (HFPIPE_MALLOC=system opts out).
+	if err := torch.SetMemoryReuse(true); err != nil {
+		return err
+	}
 	opts, err := c.options()
 	if err != nil {
 		return err

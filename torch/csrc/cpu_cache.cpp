@@ -1,4 +1,5 @@
-// A caching CPU allocator for libtorch, installed by hp_cpu_cache_enable.
+// A caching CPU allocator for libtorch, installed by hp_cpu_cache_enable
+// and removed by hp_cpu_cache_disable.
 //
 // A forward pass allocates and frees the same large activations every time.
 // Through malloc, each pass maps them afresh and the kernel zeroes and faults
@@ -11,6 +12,10 @@
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -70,7 +75,7 @@ class CachingCPUAllocator final : public c10::Allocator {
   c10::DataPtr allocate(size_t n) override {
     const c10::Device cpu(c10::DeviceType::CPU);
     if (n == 0) return {nullptr, nullptr, &CachingCPUAllocator::free_block, cpu};
-    if (n < min_bytes_ || n > kMaxRounded) {
+    if (n < min_bytes_ || n > kMaxRounded || max_cached_.load(std::memory_order_relaxed) == 0) {
       // Straight from malloc, and back to it: put finds these in no table.
       void *p = nullptr;
       if (posix_memalign(&p, kAlignment, n) != 0) oom(n);
@@ -153,10 +158,10 @@ class CachingCPUAllocator final : public c10::Allocator {
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = live_.find(p);
-      if (it != live_.end()) {  // else a small or unrounded block
+      if (it != live_.end()) {  // else a small or unrounded block, or not ours
         const size_t size = it->second;
         live_.erase(it);
-        if (cached_ + size <= max_cached_) {
+        if (cached_ + size <= max_cached_.load(std::memory_order_relaxed) && holds(p, size)) {
           Idle *&head = idle_[size_class(size)];
           auto *b = static_cast<Idle *>(p);
           b->next = head;
@@ -175,8 +180,8 @@ class CachingCPUAllocator final : public c10::Allocator {
     Idle *drop = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (max_cached != nullptr) max_cached_ = *max_cached;
-      const size_t keep = max_cached == nullptr ? 0 : max_cached_;
+      if (max_cached != nullptr) max_cached_.store(*max_cached, std::memory_order_relaxed);
+      const size_t keep = max_cached == nullptr ? 0 : *max_cached;
       for (size_t c = kClasses; c-- > 0 && cached_ > keep;) {
         const size_t size = class_size(c);
         while (idle_[c] != nullptr && cached_ > keep) {
@@ -195,38 +200,92 @@ class CachingCPUAllocator final : public c10::Allocator {
     }
   }
 
+  // Whether p is a malloc block of at least size bytes. Ours always are; the
+  // check covers a block of ours that another deleter freed (raw_deallocate
+  // through c10's allocator after a switch), whose address malloc then gave
+  // to a smaller block that reached this deleter the same way.
+  static bool holds(void *p, size_t size) {
+#if defined(__GLIBC__)
+    return malloc_usable_size(p) >= size;
+#else
+    return true;
+#endif
+  }
+
   // The block size of size class c (the inverse of size_class).
   static size_t class_size(size_t c) { return (c % 8 + 1) * step_for(static_cast<unsigned>(c / 8)); }
 
   const size_t min_bytes_;
   std::mutex mu_;
-  size_t max_cached_;                      // guarded by mu_
+  std::atomic<size_t> max_cached_;         // written under mu_; 0: no caching
   std::array<Idle *, kClasses> idle_{};    // guarded by mu_: idle blocks per size class
   std::unordered_map<void *, size_t> live_;  // guarded by mu_: rounded block -> its size
   size_t cached_ = 0, hits_ = 0, misses_ = 0;  // guarded by mu_
 };
 
 std::atomic<CachingCPUAllocator *> CachingCPUAllocator::instance{nullptr};
+
+// Installing and removing the cache: under install_mu.
 std::mutex install_mu;
+std::atomic<bool> installed{false};
+c10::Allocator *previous = nullptr;  // libtorch's allocator before ours
+constexpr uint8_t kPriority = 1;     // above c10's default allocator
 
 }  // namespace
 
+// Switching allocators while other threads allocate: c10 keeps the CPU
+// allocator in a pointer slot that every allocation reads afresh, both
+// allocators live for the whole process, and every block carries the
+// deleter of the allocator that made it (c10::DataPtr), so each block goes
+// back where it came from whenever it is freed. Blocks of the two
+// allocators are posix_memalign'd and freed with free(), so even a
+// raw_deallocate through the other allocator's raw_deleter frees them
+// correctly.
 extern "C" {
 
 char *hp_cpu_cache_enable(size_t min_bytes, size_t max_cached) {
   HP_TRY
   std::lock_guard<std::mutex> lock(install_mu);
-  if (CachingCPUAllocator::instance.load() != nullptr) return nullptr;
-  // Never freed: tensors allocated here may outlive any owner we could give it.
-  auto *a = new CachingCPUAllocator(min_bytes, max_cached);
-  CachingCPUAllocator::instance.store(a, std::memory_order_release);
-  c10::SetCPUAllocator(a, /*priority=*/1);
+  auto *a = CachingCPUAllocator::instance.load();
+  if (a == nullptr) {
+    // Never freed: tensors allocated here may outlive any owner we could give it.
+    a = new CachingCPUAllocator(min_bytes, max_cached);
+    CachingCPUAllocator::instance.store(a, std::memory_order_release);
+  }
+  a->set_limit(max_cached);
+  c10::Allocator *current = c10::GetCPUAllocator();
+  if (current != a) {
+    previous = current;
+    c10::SetCPUAllocator(a, kPriority);
+    if (c10::GetCPUAllocator() != a) {
+      a->set_limit(0);
+      return hfpipe::error_msg(
+          "another library installed a CPU allocator of higher priority in libtorch; the binding's caching allocator "
+          "cannot replace it (leave memory reuse off)");
+    }
+  }
+  installed.store(true);
+  HP_CATCH
+}
+
+char *hp_cpu_cache_disable(void) {
+  HP_TRY
+  std::lock_guard<std::mutex> lock(install_mu);
+  auto *a = CachingCPUAllocator::instance.load();
+  if (a == nullptr || !installed.load()) return nullptr;
+  // Leave an allocator installed after ours alone.
+  if (c10::GetCPUAllocator() == a && previous != nullptr) c10::SetCPUAllocator(previous, kPriority);
+  installed.store(false);
+  // Our blocks still in use come back to free_block, which now frees them.
+  a->set_limit(0);
   HP_CATCH
 }
 
 char *hp_cpu_cache_set_limit(size_t max_cached) {
   HP_TRY
-  if (auto *a = CachingCPUAllocator::instance.load(std::memory_order_acquire)) a->set_limit(max_cached);
+  std::lock_guard<std::mutex> lock(install_mu);
+  auto *a = CachingCPUAllocator::instance.load();
+  if (a != nullptr && installed.load()) a->set_limit(max_cached);
   HP_CATCH
 }
 
@@ -245,7 +304,7 @@ char *hp_cpu_cache_block_size(size_t n, size_t *out) {
 char *hp_cpu_cache_stats(int *enabled, size_t *cached, size_t *hits, size_t *misses) {
   HP_TRY
   auto *a = CachingCPUAllocator::instance.load(std::memory_order_acquire);
-  *enabled = a != nullptr;
+  *enabled = installed.load() ? 1 : 0;
   *cached = *hits = *misses = 0;
   if (a != nullptr) a->stats(cached, hits, misses);
   HP_CATCH

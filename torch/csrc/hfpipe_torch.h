@@ -66,9 +66,14 @@ int hp_release_free_memory(void);
 int hp_malloc_keep_freed(size_t mmap_threshold, size_t trim_threshold);
 
 /* Replaces libtorch's CPU allocator by a caching one (cpu_cache.cpp): freed
- * blocks of at least min_bytes are kept, up to max_cached bytes in all, and
- * reused for allocations of the same rounded size. Idempotent. */
+ * blocks of at least min_bytes (fixed by the first call) are kept, up to
+ * max_cached bytes in all, and reused for allocations of the same rounded
+ * size. Safe while other threads allocate; idempotent. */
 char *hp_cpu_cache_enable(size_t min_bytes, size_t max_cached);
+/* Puts back the allocator hp_cpu_cache_enable replaced and frees the idle
+ * blocks; blocks still in use are freed when their tensors go. Safe while
+ * other threads allocate; idempotent. */
+char *hp_cpu_cache_disable(void);
 /* Sets the most idle bytes the cache keeps, freeing what is over; nothing
  * when the cache is not enabled. */
 char *hp_cpu_cache_set_limit(size_t max_cached);

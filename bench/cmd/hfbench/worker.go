@@ -73,7 +73,7 @@ type cellResult struct {
 	E2E          []bench.Rep       `json:"e2e"`
 	E2EStats     []callStats       `json:"e2e_stats"`    // the pipeline model's counters per repetition, as E2E
 	PeakRSSKiB   int64             `json:"peak_rss_kb"`  // at "mark": after the end-to-end loop, before anything else loads
-	MallocTuned  bool              `json:"malloc_tuned"` // torch.MallocTuned after the model loaded
+	MallocTuned  bool              `json:"malloc_tuned"` // torch.MallocTuned after SetMemoryReuse and the model load
 	FirstResults []pipeline.Result `json:"first_results"`
 	Staged       *staged           `json:"staged,omitempty"`
 }
@@ -106,6 +106,9 @@ type cellServer struct {
 
 func serveCell(ctx context.Context, job cellJob, in io.Reader, out io.Writer, resultPath string) error {
 	if err := torch.SetNumThreads(job.Threads); err != nil {
+		return err
+	}
+	if err := torch.SetMemoryReuse(true); err != nil {
 		return err
 	}
 	if len(job.Texts) == 0 || len(job.Texts)%job.BS != 0 {
@@ -436,6 +439,9 @@ func paddedTokens(lengths []int, bs int, bucket bool) int {
 
 func runCorpus(ctx context.Context, job corpusJob) (*corpusResult, error) {
 	if err := torch.SetNumThreads(job.Threads); err != nil {
+		return nil, err
+	}
+	if err := torch.SetMemoryReuse(true); err != nil {
 		return nil, err
 	}
 	open := func(opts ...pipeline.Option) (*pipeline.TextClassification, error) {
