@@ -285,14 +285,6 @@ char *hp_tensor_from_data(const void *data, size_t nbytes, int dtype, const int6
   HP_CATCH
 }
 
-char *hp_tensor_from_blob(void *data, int dtype, const int64_t *shape, int ndim, hp_tensor *out) {
-  HP_TRY
-  auto st = scalar_type(dtype);
-  auto t = at::from_blob(data, shape_ref(shape, ndim), at::TensorOptions().dtype(st));
-  *out = new hp_tensor_s{std::move(t)};
-  HP_CATCH
-}
-
 void hp_tensor_free(hp_tensor t) { delete t; }
 
 char *hp_tensor_ndim(hp_tensor t, int *out) {
@@ -323,13 +315,6 @@ char *hp_tensor_device(hp_tensor t, int *type, int *index) {
   auto d = t->t.device();
   *type = d.is_cpu() ? 0 : d.is_cuda() ? 1 : 100 + static_cast<int>(d.type());
   *index = d.has_index() ? d.index() : -1;
-  HP_CATCH
-}
-
-char *hp_tensor_numel(hp_tensor t, int64_t *out) {
-  HP_TRY
-  HP_CHECK_HANDLE(t, "tensor")
-  *out = t->t.numel();
   HP_CATCH
 }
 
@@ -372,13 +357,6 @@ char *hp_tensor_contiguous(hp_tensor t, hp_tensor *out) {
   HP_CHECK_HANDLE(t, "tensor")
   apply_requested_threads();
   *out = new hp_tensor_s{t->t.contiguous()};
-  HP_CATCH
-}
-
-char *hp_tensor_shallow_clone(hp_tensor t, hp_tensor *out) {
-  HP_TRY
-  HP_CHECK_HANDLE(t, "tensor")
-  *out = new hp_tensor_s{t->t};
   HP_CATCH
 }
 
@@ -744,19 +722,6 @@ char *hp_module_align_parameters(hp_module m, const char *const *names, const in
     count++;
   }
   *moved = count;
-  HP_CATCH
-}
-
-char *hp_module_to(hp_module m, const char *device, int dtype) {
-  HP_TRY
-  HP_CHECK_HANDLE(m, "module")
-  auto d = parse_device(device);
-  if (dtype < 0) {
-    m->m.to(d);
-  } else {
-    m->m.to(d, scalar_type(dtype));
-  }
-  m->device = d;
   HP_CATCH
 }
 

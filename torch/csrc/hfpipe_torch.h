@@ -91,22 +91,16 @@ char *hp_cpu_cache_stats(int *enabled, size_t *cached, size_t *hits, size_t *mis
  * syntax: "cpu", "cuda", "cuda:N". */
 char *hp_tensor_from_data(const void *data, size_t nbytes, int dtype,
                           const int64_t *shape, int ndim, hp_tensor *out);
-/* Wraps caller memory without copying; the memory must stay valid and
- * unmoved until the tensor is freed (Go pins it). */
-char *hp_tensor_from_blob(void *data, int dtype, const int64_t *shape, int ndim,
-                          hp_tensor *out);
 void hp_tensor_free(hp_tensor t);
 char *hp_tensor_ndim(hp_tensor t, int *out);
 char *hp_tensor_shape(hp_tensor t, int64_t *out); /* out has room for ndim */
 char *hp_tensor_dtype(hp_tensor t, int *out);
 char *hp_tensor_device(hp_tensor t, int *type, int *index); /* type: 0 cpu, 1 cuda, other: c10 code */
-char *hp_tensor_numel(hp_tensor t, int64_t *out);
 char *hp_tensor_nbytes(hp_tensor t, size_t *out);
 /* Copies the elements, in row-major order, into dst (nbytes must match). */
 char *hp_tensor_copy_to(hp_tensor t, void *dst, size_t nbytes);
 char *hp_tensor_to(hp_tensor t, const char *device, int dtype, hp_tensor *out); /* dtype -1: keep */
 char *hp_tensor_contiguous(hp_tensor t, hp_tensor *out);
-char *hp_tensor_shallow_clone(hp_tensor t, hp_tensor *out);
 
 /* ---- IValues ---- */
 char *hp_ivalue_from_tensor(hp_tensor t, hp_ivalue *out);
@@ -158,7 +152,6 @@ char *hp_module_nbytes(hp_module m, size_t *out);
  * that is not a multiple of the element size is an error and moves nothing. */
 char *hp_module_align_parameters(hp_module m, const char *const *names, const int *offsets, int n,
                                  int modulus, int *moved);
-char *hp_module_to(hp_module m, const char *device, int dtype); /* dtype -1: keep */
 
 #ifdef __cplusplus
 }
