@@ -10,35 +10,53 @@ import (
 	"github.com/hfpipe/hfpipe/torch"
 )
 
-// requireCUDA reports whether CUDA tests run. Where no GPU is visible they
-// check the error path instead; HFPIPE_REQUIRE_CUDA=1 (set by make gpu-check)
-// turns a missing GPU into a failure so the GPU machine cannot pass vacuously.
-func requireCUDA(t *testing.T) bool {
+// requireCUDA skips a CUDA test where no GPU is visible, so that a CPU
+// machine reports it as skipped rather than passed; HFPIPE_REQUIRE_CUDA=1
+// (set by make gpu-check) turns a missing GPU into a failure so the GPU
+// machine cannot pass vacuously.
+func requireCUDA(t *testing.T) {
+	t.Helper()
 	if torch.CUDAIsAvailable() {
-		return true
+		return
 	}
 	if os.Getenv("HFPIPE_REQUIRE_CUDA") == "1" {
 		t.Fatal("HFPIPE_REQUIRE_CUDA=1 but libtorch sees no CUDA device")
 	}
-	return false
+	t.Skip("no CUDA device visible to libtorch")
+}
+
+// TestNoCUDADeviceErrors checks, on machines without a GPU, that asking for
+// one fails with ErrNoCUDA and says what to do.
+func TestNoCUDADeviceErrors(t *testing.T) {
+	if torch.CUDAIsAvailable() {
+		t.Skip("a CUDA device is visible: the no-GPU errors cannot occur")
+	}
+	x, err := torch.FromSlice([]float32{1, 2})
+	require.NoError(t, err)
+	defer x.Close()
+	for _, d := range []torch.Device{torch.CUDA(0), torch.CUDA(-1)} {
+		_, err = x.To(d)
+		require.ErrorIs(t, err, torch.ErrNoCUDA)
+		assert.Contains(t, err.Error(), d.String()+" requested")
+		assert.Contains(t, err.Error(), "use device cpu")
+		require.ErrorIs(t, torch.CheckDevice(d), torch.ErrNoCUDA)
+		require.ErrorIs(t, torch.CUDASynchronize(d), torch.ErrNoCUDA)
+	}
+	f := fixtures(t, "cpu")
+	_, err = torch.Load(f.Modules["tensor"].Path, torch.CUDA(0))
+	require.ErrorIs(t, err, torch.ErrNoCUDA)
 }
 
 func TestCUDATensorRoundTrip(t *testing.T) {
+	requireCUDA(t)
 	x, err := torch.FromSlice([]float32{1, -2.5, 3.25, 1e-30, 7, 8}, 2, 3)
 	require.NoError(t, err)
 	defer x.Close()
-	if !requireCUDA(t) {
-		_, err := x.To(torch.CUDA(0))
-		require.ErrorIs(t, err, torch.ErrNoCUDA)
-		assert.Contains(t, err.Error(), "cuda:0 requested")
-		assert.Contains(t, err.Error(), "use device cpu")
-		require.ErrorIs(t, torch.CheckDevice(torch.CUDA(-1)), torch.ErrNoCUDA)
-		return
-	}
 	for _, d := range []torch.Device{torch.CUDA(-1), torch.CUDA(0)} {
 		g, err := x.To(d)
 		require.NoError(t, err)
 		assert.True(t, g.Device().IsCUDA())
+		assert.Equal(t, 0, g.Device().Index, "%s is device 0", d)
 		for _, dt := range []torch.DType{torch.Float32, torch.Float16} {
 			c, err := g.ToDType(dt)
 			require.NoError(t, err)
@@ -62,12 +80,13 @@ func TestCUDATensorRoundTrip(t *testing.T) {
 }
 
 func TestCUDAModuleForwardMatchesPython(t *testing.T) {
-	if !requireCUDA(t) {
-		f := fixtures(t, "cpu")
-		_, err := torch.Load(f.Modules["tensor"].Path, torch.CUDA(0))
-		require.ErrorIs(t, err, torch.ErrNoCUDA)
-		return
-	}
+	requireCUDA(t)
 	forwardFixture(t, torch.CUDA(0), "cuda")
 	require.NoError(t, torch.CUDASynchronize(torch.CUDA(0)))
+	// "cuda" is device 0: the module says so, and shares its forward thread.
+	f := fixtures(t, "cuda")
+	m, err := torch.Load(f.Modules["tensor"].Path, torch.CUDA(-1))
+	require.NoError(t, err)
+	defer m.Close()
+	assert.Equal(t, torch.CUDA(0), m.Device())
 }
