@@ -45,7 +45,7 @@ test: vet
 	# The race detector's shadow memory blurs RSS: the strict leak bounds run without it.
 	$(GO) test -count=1 -run NoLeak $(GOTESTFLAGS) ./torch
 	# The export and model parity again under a forced kernel set.
-	env $(VARIANT_ENV) $(GO) test -count=1 -timeout 20m -run 'Parity|CPUEnv' $(GOTESTFLAGS) ./pipeline ./torch
+	env $(VARIANT_ENV) $(GO) test -count=1 -timeout 20m -run 'ParityAcrossWeightLayouts|CPUEnv' $(GOTESTFLAGS) ./pipeline ./torch
 
 # `make test-variant VARIANT_ENV="ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX512_CORE"`:
 # the export, parity and model tests under any kernel set.

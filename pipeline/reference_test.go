@@ -10,13 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"unsafe"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hfpipe/hfpipe/hf/tokenizer"
 	"github.com/hfpipe/hfpipe/internal/testenv"
+	"github.com/hfpipe/hfpipe/torch"
 )
 
 // refTensor is a tensor as the Python reference tools write it: raw
@@ -41,10 +44,36 @@ func (r refTensor) floats(t *testing.T) []float32 {
 }
 
 type refBatch struct {
-	Name        string    `json:"name"`
-	TorchScript refTensor `json:"torchscript"`
-	Eager       refTensor `json:"eager"`
-	MaxAbsDiff  float64   `json:"max_abs_diff"`
+	Name         string    `json:"name"`
+	TorchScript  refTensor `json:"torchscript"`
+	Eager        refTensor `json:"eager"`
+	MaxAbsDiff   float64   `json:"max_abs_diff"`
+	MaxULPs      float64   `json:"max_ulps"`
+	BitwiseEqual bool      `json:"bitwise_equal"`
+}
+
+// refEnvironment is the CPU environment the Python reference ran in
+// (hfpipe_tools/cpuenv.py): what oneDNN itself reported, among others.
+type refEnvironment struct {
+	CPU            string `json:"cpu"`
+	ATenCapability string `json:"aten_cpu_capability"`
+	OneDNNISA      string `json:"onednn_isa"`
+	Threads        int    `json:"threads"`
+}
+
+var printEnvOnce sync.Once
+
+// checkEnvironment fails the test when Go and the Python reference ran
+// different CPU kernels or thread counts (a bitwise comparison between them
+// would then mean nothing), and prints the environment once for the parity
+// report.
+func checkEnvironment(t *testing.T, py refEnvironment) {
+	t.Helper()
+	env := torch.CPUEnv()
+	printEnvOnce.Do(func() { fmt.Printf("cpu-environment: %s\n", env) })
+	assert.Equal(t, py.ATenCapability, env.ATenCapability, "ATen CPU capability: Go vs the Python reference")
+	assert.Equal(t, py.OneDNNISA, env.OneDNNISA, "oneDNN ISA: Go's derivation vs oneDNN's report in Python")
+	assert.Equal(t, py.Threads, env.Threads, "threads: Go vs the Python reference")
 }
 
 type refEntry struct {
@@ -78,9 +107,11 @@ func modelReference(t *testing.T, dir, head string, threads int, batches []batch
 	testenv.RunPython(t, "export.py", append([]string{"reference", "--model", dir, "--head", head, "--inputs", in, "--out", out,
 		"--threads", strconv.Itoa(threads), "--no-pipeline"}, extra...)...)
 	var res struct {
-		Batches []refBatch `json:"batches"`
+		Environment refEnvironment `json:"environment"`
+		Batches     []refBatch     `json:"batches"`
 	}
 	readJSON(t, out, &res)
+	checkEnvironment(t, res.Environment)
 	m := map[string]refBatch{}
 	for _, b := range res.Batches {
 		m[b.Name] = b
