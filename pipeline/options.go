@@ -168,12 +168,21 @@ func partsOptions(task, ctor string, tok *tokenizer.Tokenizer, m *hf.Model, load
 		return nil, fmt.Errorf("pipeline: %s: WithModel(%q) names a model to load, but %sFrom takes a loaded one: leave WithModel out, or use %s to load it", task, o.Model, ctor, ctor)
 	case len(o.HF) > 0:
 		return nil, fmt.Errorf("pipeline: %s: WithHF sets loading options, but %sFrom takes a loaded model: pass them to %s.FromPretrained and hf.AutoTokenizer.FromPretrained instead", task, ctor, loader)
-	case o.Device != m.Device():
+	case !sameDevice(o.Device, m.Device()):
 		return nil, fmt.Errorf("pipeline: %s: WithDevice(%s) but the model is loaded on %s: load it with hf.WithDevice(%s), or leave WithDevice out", task, o.Device, m.Device(), o.Device)
 	case o.DType != m.DType():
 		return nil, fmt.Errorf("pipeline: %s: WithDType(%s) but the model is loaded in %s: load it with hf.WithDType(%s), or leave WithDType out", task, o.DType, m.DType(), o.DType)
 	}
 	return o, nil
+}
+
+// sameDevice reports whether a and b are the same device; "cuda" (index -1,
+// the current device) is cuda:0, as torch.Load takes it.
+func sameDevice(a, b torch.Device) bool {
+	if a.Type != b.Type {
+		return false
+	}
+	return !a.IsCUDA() || max(a.Index, 0) == max(b.Index, 0)
 }
 
 // loadTokenizer checks the options and loads the tokenizer, the first step

@@ -86,3 +86,12 @@ func TestFromParts(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func TestSameDevice(t *testing.T) {
+	assert.True(t, sameDevice(torch.CPU, torch.Device{}), "the zero Device is the CPU")
+	assert.True(t, sameDevice(torch.CUDA(-1), torch.CUDA(0)), `"cuda" is cuda:0`)
+	assert.True(t, sameDevice(torch.CUDA(1), torch.CUDA(1)))
+	assert.False(t, sameDevice(torch.CUDA(1), torch.CUDA(0)))
+	assert.False(t, sameDevice(torch.CUDA(-1), torch.CUDA(1)))
+	assert.False(t, sameDevice(torch.CPU, torch.CUDA(0)))
+}
