@@ -17,3 +17,11 @@ func newEventFD() (*os.File, int, error) {
 	}
 	return os.NewFile(fd, "hfpipe-forward"), int(fd), nil
 }
+
+// readEventFD reads the eventfd's counter directly (without the runtime's
+// poller) and reports whether the forward thread had added to it.
+func readEventFD(fd int) bool {
+	var buf [8]byte
+	k, err := syscall.Read(fd, buf[:])
+	return err == nil && k == len(buf)
+}

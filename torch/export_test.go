@@ -1,6 +1,9 @@
 package torch
 
-import "os"
+import (
+	"os"
+	"sync/atomic"
+)
 
 // Hooks into the package's internals for its external tests (package
 // torch_test); this file is compiled only into the test binary.
@@ -9,16 +12,35 @@ import "os"
 // forward pass ran with, as read on the thread that ran it.
 func (m *Module) LastPassThreads() int { return int(m.stats.threads.Load()) }
 
-// FailNextWait makes the next Forward's wait for the forward thread fail
+// FailWaits makes the next n waits for a forward pass on its eventfd fail
 // with err at once (a failure of the runtime's poller, which Forward must
-// survive without unlocking the module under the running pass). It returns
-// the function that undoes it.
-func FailNextWait(err error) (restore func()) {
-	waitForPass = func(*os.File) error {
-		waitForPass = waitEventFD
-		return err
+// survive without unlocking the module under the running pass). Forward
+// waits once; the goroutine that then waits for the pass in the background
+// falls back to reading the descriptor directly after its first failure.
+// It returns the function that undoes it.
+func FailWaits(n int, err error) (restore func()) {
+	injectedWaitErr.Store(&err)
+	injectedWaits.Store(int32(n))
+	return func() { injectedWaits.Store(0) }
+}
+
+var (
+	injectedWaits   atomic.Int32
+	injectedWaitErr atomic.Pointer[error]
+)
+
+func init() {
+	waitForPass = func(f *os.File) error {
+		for {
+			n := injectedWaits.Load()
+			if n <= 0 {
+				return waitEventFD(f)
+			}
+			if injectedWaits.CompareAndSwap(n, n-1) {
+				return *injectedWaitErr.Load()
+			}
+		}
 	}
-	return func() { waitForPass = waitEventFD }
 }
 
 // CPUCacheBlockSize returns the size of the block the CPU cache hands out

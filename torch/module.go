@@ -297,7 +297,7 @@ func awaitEventFD(f *os.File, fd int) {
 		// Clear ctx's deadline; if the AfterFunc sets it late, the read
 		// fails once more and the loop clears it again.
 		f.SetReadDeadline(time.Time{})
-		err := waitEventFD(f)
+		err := waitForPass(f)
 		if err == nil {
 			return
 		}
@@ -305,17 +305,13 @@ func awaitEventFD(f *os.File, fd int) {
 			break
 		}
 	}
-	var buf [8]byte
-	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
-		if k, err := syscall.Read(fd, buf[:]); err == nil && k == len(buf) {
-			return
-		}
+	for delay := time.Millisecond; !readEventFD(fd); delay = min(2*delay, 100*time.Millisecond) {
 		time.Sleep(delay)
 	}
 }
 
-// waitForPass is Forward's wait for the forward thread (tests replace it to
-// make the wait fail).
+// waitForPass is how forward passes are waited for on their eventfd; the
+// tests replace it, once, to make waits fail.
 var waitForPass = waitEventFD
 
 // waitEventFD reads the 8-byte counter the forward thread adds to.
