@@ -38,7 +38,7 @@ func (c *comparison) add(got, want []float32, rowLen int) {
 // ulp32 is the spacing of float32 values at x (x >= 0).
 func ulp32(x float64) float64 {
 	x = math.Max(x, math.SmallestNonzeroFloat32*(1<<23)) // float32's smallest normal
-	_, e := math.Frexp(x)                                 // x = f * 2^e, f in [0.5, 1)
+	_, e := math.Frexp(x)                                // x = f * 2^e, f in [0.5, 1)
 	return math.Ldexp(1, e-24)
 }
 
