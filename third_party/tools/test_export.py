@@ -457,12 +457,12 @@ def _layout_model(cache, offset):
     return cache.models[key]
 
 
-@pytest.mark.parametrize("offset", [0, 8, None])
+@pytest.mark.parametrize("offset", [0, 8])  # the as-written layout (40 mod 64): every other test
 def test_weight_placement_reproduces_eager(cache, tmp_path, offset):
     """transformers runs the safetensors' tensors in place; the export, placed the same way, is
     bitwise equal to it on every layout, batch 1 included (its single-row products are the
     ones that round by alignment)."""
-    d = _layout_model(cache, offset) if offset is not None else cache.model("distilbert", "small")
+    d = _layout_model(cache, offset)
     res = exporting.export_model(d, head="sequence-classification", out_dir=tmp_path, log=None)
     v = res.metadata["verification"]
     assert v["all_bitwise_equal"] and v["promise"].startswith("bitwise"), v
@@ -473,8 +473,7 @@ def test_weight_placement_reproduces_eager(cache, tmp_path, offset):
     # from_pretrained used the file's tensors in place: the recorded placement is the file's
     assert all(offs["model." + k] == o for k, o in want.items()), "transformers copied weights?"
     # what placement changes on this CPU, for the record (aligned memory: nothing)
-    ref = cache.reference("distilbert", "small", "sequence-classification") if offset is None else \
-        exporting.load_hf_model(d, "sequence-classification", attn_implementation=None)
+    ref = exporting.load_hf_model(d, "sequence-classification", attn_implementation=None)
     unplaced = exporting.EXPORTERS["torchscript"].load(res.path, "cpu")
     u = exporting.verify_export(unplaced, ref, res.metadata["inputs"], ref.config)
     print(f"layout {offset}: placed bitwise {v['bitwise']}; unplaced bitwise {u['bitwise']}, {u['max_ulps']} ulps")
@@ -482,6 +481,7 @@ def test_weight_placement_reproduces_eager(cache, tmp_path, offset):
         assert u["all_bitwise_equal"]  # aligned file: fresh memory is placed alike
 
 
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # eager attention's finfo.min constant
 def test_attn_eager_export_is_within_bound(cache, tmp_path):
     """Kernels that differ (matmul+softmax attention against SDPA) get a bound, not bitwise."""
     res = exporting.export_model(cache.model("distilbert", "small"), head="sequence-classification", attn="eager",
