@@ -2,6 +2,7 @@ package torch_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -140,7 +141,14 @@ func TestNoLeakModuleCycles(t *testing.T) {
 			}
 		}
 	}
-	g := growth(t, 1000, 10000, cycle(true))
-	require.Less(t, g, closeLimit(), "10,000 load/forward/Close cycles")
-	requireBoundedWithFinalisers(t, 1000, 10000, cycle(false), "10,000 load/forward cycles relying on finalisers")
+	// Under the race detector the bounds catch gross leaks only (see
+	// closeLimit) and the cycles are there for the detector: 2,000 show it
+	// every path; the strict run (make test's second pass) makes 10,000.
+	n := 10000
+	if raceEnabled {
+		n = 2000
+	}
+	g := growth(t, n/10, n, cycle(true))
+	require.Less(t, g, closeLimit(), "%d load/forward/Close cycles", n)
+	requireBoundedWithFinalisers(t, n/10, n, cycle(false), fmt.Sprintf("%d load/forward cycles relying on finalisers", n))
 }
