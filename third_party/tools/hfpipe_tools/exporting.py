@@ -51,6 +51,18 @@ differs from SDPA by ~1e-6. So we trace with attn_implementation="sdpa" and
 the explicit mask: the TorchScript file then reproduces the pipeline's numbers
 bit for bit on CPU, for every shape and padding. ("--attn eager" is available.)
 
+Why the weights' addresses matter
+---------------------------------
+`from_pretrained` runs the tensors of a memory-mapped model.safetensors in place, where the
+file puts them (8 + header length + offset: only 8-byte aligned in most files), while
+torch.jit.load copies them to fresh 64-byte aligned memory. libtorch's single-row matrix
+products (the classifier on [CLS] at batch 1, every layer of a one-token input) round
+differently on the two (seen on AMD EPYC at the CPU's best ISA and on every CPU under forced
+ones: up to 32 ulps of the logits). So the export records each tensor's address mod 64 in
+the eager model (`parameter_alignment` in the metadata) and every loader places the weights
+alike (`place_parameters` here, torch.Module.AlignParameters in Go): then the export runs
+eager's very kernels, and the verification demands bitwise equality.
+
 Graph check: we trace a second time on a different shape with an all-ones mask
 and require the two graphs to be identical (after dropping source comments):
 anything shape- or mask-dependent baked as a constant would show up as a
@@ -75,7 +87,7 @@ from torch import nn
 
 FORMAT_VERSION = 1
 
-# Weight placement (see "Why the weights' addresses matter" above): offsets are
+# Weight placement (see "Why the weights' addresses matter" in the module docstring): offsets are
 # recorded modulo this many bytes, the widest vector width and cache line of the
 # CPUs libtorch dispatches to (AVX-512: 64 bytes).
 ALIGN_MODULUS = 64
@@ -213,7 +225,7 @@ def place_parameters(module, offsets: dict[str, int], modulus: int = ALIGN_MODUL
     with torch.no_grad():
         for name, off in offsets.items():
             t = have[name]
-            if t.device.type != "cpu" or t.numel() == 0 or t.data_ptr() % modulus == off:
+            if t.device.type != "cpu" or t.numel() == 0 or not t.is_contiguous() or t.data_ptr() % modulus == off:
                 continue
             if off % t.element_size() != 0 or not 0 <= off < modulus:
                 raise ExportError(f"weight placement of {name}: offset {off} is not a multiple of "
