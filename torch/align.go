@@ -49,10 +49,10 @@ func (m *Module) AlignParameters(offsets map[string]int, modulus int) (int, erro
 	coffs := C.malloc(C.size_t(len(names)) * C.size_t(unsafe.Sizeof(C.int(0))))
 	defer C.free(coffs)
 	ns := unsafe.Slice((**C.char)(cnames), len(names))
-	os := unsafe.Slice((*C.int)(coffs), len(names))
+	offs := unsafe.Slice((*C.int)(coffs), len(names))
 	for i, n := range names {
 		ns[i] = C.CString(n)
-		os[i] = C.int(offsets[n])
+		offs[i] = C.int(offsets[n])
 	}
 	defer func() {
 		for _, p := range ns {

@@ -8,6 +8,7 @@ import "C"
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -125,7 +126,7 @@ func oneDNNISA(flags map[string]bool, max string) string {
 	limit := len(oneDNNISAs) - 1
 	max = strings.ToUpper(strings.TrimSpace(max))
 	for i, isa := range oneDNNISAs {
-		if max == isa.name || contains(isa.aliases, max) {
+		if max == isa.name || slices.Contains(isa.aliases, max) {
 			limit = i
 		}
 	}
@@ -140,13 +141,4 @@ func oneDNNISA(flags map[string]bool, max string) string {
 		}
 	}
 	return best
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
