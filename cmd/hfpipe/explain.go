@@ -29,6 +29,7 @@ func explain(ctx context.Context, c *config, texts []string, w io.Writer) error 
 	opts := []hf.Option{hf.WithDevice(dev), hf.WithDType(dt)}
 
 	fmt.Fprintf(w, "model: %s (device %s, libtorch %s)\n", c.model, dev, torch.Version())
+	fmt.Fprintf(w, "kernels: %s\n", torch.CPUEnv())
 	tok, err := hf.AutoTokenizer.FromPretrained(ctx, c.model)
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hfpipe/hfpipe/internal/testenv"
 	"github.com/hfpipe/hfpipe/pipeline"
+	"github.com/hfpipe/hfpipe/torch"
 )
 
 var course = []string{"I've been waiting for a HuggingFace course my whole life.", "I hate this so much!"}
@@ -84,6 +85,8 @@ func TestExplainWalksThroughTheCourse(t *testing.T) {
 		"logits: shape [2, 2]",
 		"softmax:",
 		"RANDOM weights",
+		"kernels: cpu=",
+		"aten=" + torch.CPUEnv().ATenCapability,
 	} {
 		assert.Contains(t, out, s)
 	}
