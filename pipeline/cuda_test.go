@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"testing"
 	"time"
 
@@ -15,20 +14,8 @@ import (
 	"github.com/hfpipe/hfpipe/torch"
 )
 
-// requireCUDA skips a CUDA test where libtorch sees no CUDA device, saying
-// so: a CUDA test that ran nothing must not report PASS.
-// HFPIPE_REQUIRE_CUDA=1 (set by make gpu-check) makes a missing GPU a
-// failure instead. TestCUDAWithoutGPUFailsCleanly checks the error path.
-func requireCUDA(t *testing.T) {
-	t.Helper()
-	if torch.CUDAIsAvailable() {
-		return
-	}
-	if os.Getenv("HFPIPE_REQUIRE_CUDA") == "1" {
-		t.Fatal("HFPIPE_REQUIRE_CUDA=1 but libtorch sees no CUDA device")
-	}
-	t.Skip("no CUDA device visible to libtorch (the GPU machine runs this test: make gpu-check)")
-}
+// requireCUDA skips a CUDA test without a GPU (testenv.RequireCUDA).
+func requireCUDA(t *testing.T) { testenv.RequireCUDA(t, torch.CUDAIsAvailable()) }
 
 // TestCUDAWithoutGPUFailsCleanly: where there is no GPU, asking for CUDA
 // fails with torch.ErrNoCUDA and says to use the CPU.

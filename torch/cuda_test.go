@@ -1,29 +1,17 @@
 package torch_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hfpipe/hfpipe/internal/testenv"
 	"github.com/hfpipe/hfpipe/torch"
 )
 
-// requireCUDA skips a CUDA test where no GPU is visible, so that a CPU
-// machine reports it as skipped rather than passed; HFPIPE_REQUIRE_CUDA=1
-// (set by make gpu-check) turns a missing GPU into a failure so the GPU
-// machine cannot pass vacuously.
-func requireCUDA(t *testing.T) {
-	t.Helper()
-	if torch.CUDAIsAvailable() {
-		return
-	}
-	if os.Getenv("HFPIPE_REQUIRE_CUDA") == "1" {
-		t.Fatal("HFPIPE_REQUIRE_CUDA=1 but libtorch sees no CUDA device")
-	}
-	t.Skip("no CUDA device visible to libtorch")
-}
+// requireCUDA skips a CUDA test without a GPU (testenv.RequireCUDA).
+func requireCUDA(t *testing.T) { testenv.RequireCUDA(t, torch.CUDAIsAvailable()) }
 
 // TestNoCUDADeviceErrors checks, on machines without a GPU, that asking for
 // one fails with ErrNoCUDA and says what to do.

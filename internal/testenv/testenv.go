@@ -115,3 +115,19 @@ func uncasedVocab() (string, error) {
 	})
 	return vocabPath, vocabErr
 }
+
+// RequireCUDA skips a CUDA test where libtorch sees no CUDA device (pass
+// torch.CUDAIsAvailable()), saying so: a CUDA test that ran nothing must not
+// report PASS. HFPIPE_REQUIRE_CUDA=1 (set by make gpu-check) makes a missing
+// GPU a failure instead, so the GPU machine cannot pass vacuously. The
+// caller passes the answer so that this package stays free of cgo.
+func RequireCUDA(t testing.TB, available bool) {
+	t.Helper()
+	if available {
+		return
+	}
+	if os.Getenv("HFPIPE_REQUIRE_CUDA") == "1" {
+		t.Fatal("HFPIPE_REQUIRE_CUDA=1 but libtorch sees no CUDA device")
+	}
+	t.Skip("no CUDA device visible to libtorch (the GPU machine runs this test: make gpu-check)")
+}
