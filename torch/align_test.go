@@ -11,12 +11,7 @@ import (
 )
 
 func TestAlignParameters(t *testing.T) {
-	f := fixtures(t, "cpu")
-	m, err := torch.Load(f.Modules["tensor"].Path, torch.CPU)
-	require.NoError(t, err)
-	defer m.Close()
-	inputs := inputTensors(t, f)
-	want := f.Modules["tensor"].Output.Tensor.bytes(t)
+	m, inputs, want := tensorModule(t)
 	forward := func() []byte {
 		out, err := m.Forward(context.Background(), inputs[0], inputs[1], inputs[2])
 		require.NoError(t, err)

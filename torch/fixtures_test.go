@@ -104,3 +104,14 @@ func inputTensors(t *testing.T, f *fixtureSet) []*torch.Tensor {
 	}
 	return out
 }
+
+// tensorModule loads the fixtures' "tensor" module on the CPU (closed when
+// the test ends) with its inputs and the output bytes Python computed.
+func tensorModule(t *testing.T) (*torch.Module, []*torch.Tensor, []byte) {
+	t.Helper()
+	f := fixtures(t, "cpu")
+	m, err := torch.Load(f.Modules["tensor"].Path, torch.CPU)
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	return m, inputTensors(t, f), f.Modules["tensor"].Output.Tensor.bytes(t)
+}

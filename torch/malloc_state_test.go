@@ -132,12 +132,7 @@ func TestSetMemoryReuseSwitches(t *testing.T) {
 // other goroutines make, check and free tensors and run forward passes.
 func TestSetMemoryReuseWhileAllocating(t *testing.T) {
 	requireMemoryReuse(t)
-	f := fixtures(t, "cpu")
-	m, err := torch.Load(f.Modules["tensor"].Path, torch.CPU)
-	require.NoError(t, err)
-	defer m.Close()
-	inputs := inputTensors(t, f)
-	want := f.Modules["tensor"].Output.Tensor.bytes(t)
+	m, inputs, want := tensorModule(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 

@@ -86,12 +86,7 @@ func TestForwardMatchesPythonBitwise(t *testing.T) {
 }
 
 func TestForwardConcurrent(t *testing.T) {
-	f := fixtures(t, "cpu")
-	m, err := torch.Load(f.Modules["tensor"].Path, torch.CPU)
-	require.NoError(t, err)
-	defer m.Close()
-	inputs := inputTensors(t, f)
-	want := f.Modules["tensor"].Output.Tensor.bytes(t)
+	m, inputs, want := tensorModule(t)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
