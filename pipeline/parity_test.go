@@ -64,19 +64,12 @@ func TestModelParity(t *testing.T) {
 
 	var inputs []batchInput
 	goLogits := map[string][]float32{}
-	for _, bs := range []int{1, 2, 8, 32} {
-		for kind, encs := range map[string][]tokenizer.Encoding{"texts": encTexts, "pairs": encPairs} {
-			lengths := make([]int, len(encs))
-			for i, rows := range batchOrder(lengths, bs, false) {
-				b, err := padRows(clf.Tokenizer, encs, rows)
-				require.NoError(t, err)
-				logits, err := clf.Forward(ctx, b)
-				require.NoError(t, err)
-				name := fmt.Sprintf("%s/bs%d/%d", kind, bs, i)
-				goLogits[name] = logits
-				inputs = append(inputs, toBatchInput(name, b))
-			}
-		}
+	for kind, encs := range map[string][]tokenizer.Encoding{"texts": encTexts, "pairs": encPairs} {
+		inputs = append(inputs, parityBatches(t, clf.Tokenizer, encs, []int{1, 2, 8, 32}, kind, func(name string, b *tokenizer.Batch) {
+			logits, err := clf.Forward(ctx, b)
+			require.NoError(t, err)
+			goLogits[name] = logits
+		})...)
 	}
 	ref := modelReference(t, dir, "sequence-classification", parityThreads, inputs)
 	n := clf.Model.Config.NumLabels()
@@ -153,18 +146,12 @@ func TestFeatureExtractionParity(t *testing.T) {
 	require.NoError(t, err)
 	var inputs []batchInput
 	digests := map[string]string{}
-	for _, bs := range []int{1, 8} {
-		for kind, encs := range map[string][]tokenizer.Encoding{"texts": encTexts, "pairs": encPairs} {
-			for i, rows := range batchOrder(make([]int, len(encs)), bs, false) {
-				b, err := padRows(p.Tokenizer, encs, rows)
-				require.NoError(t, err)
-				hidden, _, err := p.Forward(ctx, b)
-				require.NoError(t, err)
-				name := fmt.Sprintf("%s/bs%d/%d", kind, bs, i)
-				digests[name] = sha256Floats(hidden)
-				inputs = append(inputs, toBatchInput(name, b))
-			}
-		}
+	for kind, encs := range map[string][]tokenizer.Encoding{"texts": encTexts, "pairs": encPairs} {
+		inputs = append(inputs, parityBatches(t, p.Tokenizer, encs, []int{1, 8}, kind, func(name string, b *tokenizer.Batch) {
+			hidden, _, err := p.Forward(ctx, b)
+			require.NoError(t, err)
+			digests[name] = sha256Floats(hidden)
+		})...)
 	}
 	ref := modelReference(t, dir, "base", parityThreads, inputs, "--digest-only")
 	goTS := comparison{name: "go=torchscript"}
@@ -217,19 +204,12 @@ func TestParityAcrossWeightLayouts(t *testing.T) {
 			defer clf.Close()
 			encs, err := Preprocess(ctx, clf.Tokenizer, texts, nil, clf.maxLength())
 			require.NoError(t, err)
-			var inputs []batchInput
 			goLogits := map[string][]float32{}
-			for _, bs := range []int{1, 8} {
-				for i, rows := range batchOrder(make([]int, len(encs)), bs, false) {
-					b, err := padRows(clf.Tokenizer, encs, rows)
-					require.NoError(t, err)
-					logits, err := clf.Forward(ctx, b)
-					require.NoError(t, err)
-					name := fmt.Sprintf("bs%d/%d", bs, i)
-					goLogits[name] = logits
-					inputs = append(inputs, toBatchInput(name, b))
-				}
-			}
+			inputs := parityBatches(t, clf.Tokenizer, encs, []int{1, 8}, "texts", func(name string, b *tokenizer.Batch) {
+				logits, err := clf.Forward(ctx, b)
+				require.NoError(t, err)
+				goLogits[name] = logits
+			})
 			ref := modelReference(t, dir, "sequence-classification", parityThreads, inputs)
 			goTS, goEager := comparison{name: "go=torchscript"}, comparison{name: "go=eager"}
 			n := clf.Model.Config.NumLabels()
@@ -242,4 +222,24 @@ func TestParityAcrossWeightLayouts(t *testing.T) {
 			assert.True(t, goEager.allBitwise(), "%s", goEager)
 		})
 	}
+}
+
+// parityBatches runs the package's own batching (eachBatch, input order)
+// at each batch size, hands each batch to run under the name
+// "{prefix}/bs{size}/{index}", and returns the batches as the Python
+// reference takes them.
+func parityBatches(t *testing.T, tok *tokenizer.Tokenizer, encs []tokenizer.Encoding, sizes []int, prefix string, run func(name string, b *tokenizer.Batch)) []batchInput {
+	t.Helper()
+	var inputs []batchInput
+	for _, bs := range sizes {
+		i := 0
+		require.NoError(t, eachBatch(context.Background(), tok, encs, &Options{BatchSize: bs, NoBucketing: true}, func(_ []int, b *tokenizer.Batch) error {
+			name := fmt.Sprintf("%s/bs%d/%d", prefix, bs, i)
+			i++
+			run(name, b)
+			inputs = append(inputs, toBatchInput(name, b))
+			return nil
+		}))
+	}
+	return inputs
 }
