@@ -80,7 +80,7 @@ func Open(dir string) (*Checkpoint, error) {
 			return nil, ioError(path, "cannot stat the checkpoint file", err)
 		}
 		if !st.Mode().IsRegular() {
-			return nil, invalidf(path, "not a regular file (%s)", st.Mode().Type())
+			return nil, notRegular(path, st)
 		}
 		c := &Checkpoint{Dir: abs}
 		switch name {

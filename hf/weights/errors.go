@@ -72,3 +72,12 @@ func ioError(file, what string, err error) *Error {
 	}
 	return &Error{Kind: kind, File: file, Msg: what, Err: err}
 }
+
+// notRegular refuses a directory, device, pipe, ... where a file should be.
+func notRegular(path string, st fs.FileInfo) *Error {
+	what := "not a regular file (" + st.Mode().Type().String() + ")"
+	if st.IsDir() {
+		what = "a directory, not a file"
+	}
+	return invalidf(path, "%s", what)
+}

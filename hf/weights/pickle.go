@@ -123,7 +123,7 @@ func (u *unpickler) unsupported(format string, args ...any) *pickleFault {
 
 func (u *unpickler) read(n int) ([]byte, error) {
 	if n < 0 || n > len(u.data)-u.pos {
-		return nil, u.invalid("the pickle ends inside an opcode (it needs %d more bytes, %d are left): the file is truncated", n, len(u.data)-u.pos)
+		return nil, u.invalid("the pickle ends inside an opcode (it needs %d more bytes, %d are left)", n, len(u.data)-u.pos)
 	}
 	b := u.data[u.pos : u.pos+n]
 	u.pos += n
@@ -178,7 +178,7 @@ func (u *unpickler) run() (any, error) {
 	for {
 		u.op = u.pos
 		if u.pos >= len(u.data) {
-			return nil, u.invalid("the pickle ends without a STOP opcode: the file is truncated")
+			return nil, u.invalid("the pickle ends without a STOP opcode")
 		}
 		code := u.data[u.pos]
 		u.pos++
@@ -329,7 +329,7 @@ func (u *unpickler) step(code byte) error {
 			n = binary.LittleEndian.Uint64(b)
 		}
 		if n > uint64(len(u.data)-u.pos) {
-			return u.invalid("string of %d bytes runs past the end of the pickle: the file is truncated", n)
+			return u.invalid("string of %d bytes runs past the end of the pickle", n)
 		}
 		b, _ := u.read(int(n))
 		if !utf8.Valid(b) {
@@ -578,7 +578,7 @@ func (u *unpickler) global(module, name string) (*pyGlobal, error) {
 	case module == "torch" && torchDTypes[name] != "":
 		g.kind, g.dtype = gDType, torchDTypes[name]
 	case module == "torch" && (strings.HasSuffix(name, "Storage") || isTorchDTypeName(name)):
-		return nil, u.unsupported("the pickle names %s.%s, a type safetensors has no dtype for; this package cannot map it", module, name)
+		return nil, u.unsupported("the pickle names %s.%s, a type with no safetensors dtype, which this package cannot map", module, name)
 	default:
 		return nil, u.unsupported("refusing the pickle global %s.%s: torch.save never writes it for a state dict, and loading it in Python could run arbitrary code", printable(module), printable(name))
 	}

@@ -37,7 +37,7 @@ func ReadSafetensors(path string) ([]Tensor, map[string]string, error) {
 		return nil, nil, ioError(abs, "cannot stat the safetensors file", err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, nil, invalidf(abs, "not a regular file (%s)", st.Mode().Type())
+		return nil, nil, notRegular(abs, st)
 	}
 	size := st.Size()
 	if size < 8 {
@@ -93,7 +93,7 @@ func ParseSafetensorsHeader(name string, header []byte, dataStart, fileSize int6
 	dataSize := fileSize - dataStart
 	entries, meta, err := parseHeaderJSON(header)
 	if err != nil {
-		return nil, nil, invalidf(name, "safetensors header: %v", err)
+		return nil, nil, invalidf(name, "safetensors header: %v: the file is corrupt or not a safetensors file, download or save it again", err)
 	}
 	if err := checkEntries(entries, dataSize); err != nil {
 		return nil, nil, invalidf(name, "%v (data section of %d bytes at byte %d, file size %d)", err, dataSize, dataStart, fileSize)

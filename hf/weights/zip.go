@@ -42,7 +42,7 @@ func ReadPytorchZip(path string) ([]Tensor, error) {
 		return nil, ioError(abs, "cannot stat the PyTorch checkpoint", err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, invalidf(abs, "not a regular file (%s)", st.Mode().Type())
+		return nil, notRegular(abs, st)
 	}
 	return readPytorchZip(abs, f, st.Size())
 }
@@ -100,7 +100,7 @@ func readPytorchZip(file string, r io.ReaderAt, size int64) ([]Tensor, error) {
 		if errors.As(err, &pf) && pf.kind == ErrUnsupported {
 			return nil, unsupportedf(file, "%s %v; %s", pklEntry.Name, err, convertAdvice(file))
 		}
-		return nil, invalidf(file, "%s %v: the file is corrupt or not a torch.save state dict", pklEntry.Name, err)
+		return nil, invalidf(file, "%s %v: the file is truncated or corrupt, or not a torch.save state dict", pklEntry.Name, err)
 	}
 
 	// Where each storage's bytes lie.
