@@ -238,3 +238,32 @@ func TestReadPytorchZipNotAFile(t *testing.T) {
 	_, err = ReadPytorchZip(dir)
 	wantError(t, err, ErrInvalid, dir, "a directory, not a file")
 }
+
+// TestSeeds reads the committed real files (testdata/make_seeds.py), so
+// that files written by PyTorch are read even where there is no Python.
+func TestSeeds(t *testing.T) {
+	st, meta, err := ReadSafetensors("testdata/seed.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tt := range st {
+		names = append(names, tt.Name+":"+string(tt.DType))
+	}
+	if want := []string{"b:BOOL", "e:F32", "f8:F8_E4M3", "h:F16", "i:I64", "s:F32", "w:F32"}; !reflect.DeepEqual(names, want) || meta["format"] != "pt" {
+		t.Errorf("seed.safetensors: %v %v", names, meta)
+	}
+
+	bin, err := ReadPytorchZip("testdata/seed.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Tensor{}
+	for _, tt := range bin {
+		got[tt.Name] = tt
+	}
+	if len(got) != 6 || got["w"].Offset != got["tied"].Offset || got["row"].Offset != got["w"].Offset+12 ||
+		got["f8"].DType != F8E4M3 || got["p"].DType != F32 || got["n"].DType != I64 || len(got["n"].Shape) != 0 {
+		t.Errorf("seed.bin: %+v", bin)
+	}
+}
