@@ -70,8 +70,16 @@ type pickleFault struct {
 
 func (f *pickleFault) Error() string { return fmt.Sprintf("byte %d: %s", f.pos, f.msg) }
 
-// maxPickleSize bounds the data.pkl read into memory.
-const maxPickleSize = 256 << 20
+// Bounds on what a pickle may make this package hold in memory, whatever
+// it claims: the data.pkl read (a compressed entry could otherwise inflate
+// without limit), and the values it builds, counted as opcodes run plus
+// items moved by TUPLE, APPENDS and SETITEMS (at most some tens of bytes
+// each). torch.save writes about 50 opcodes a tensor, so a file may hold
+// some 80,000 tensors; checkpoints of more are sharded long before.
+const (
+	maxPickleSize   = 64 << 20
+	maxPickleValues = 1 << 22
+)
 
 // convertAdvice tells how to turn a pickled checkpoint into safetensors with
 // PyTorch's own restricted loader (weights_only=True), which refuses the
@@ -96,6 +104,7 @@ type unpickler struct {
 	marks    []int
 	memo     map[uint32]any
 	storages map[string]*pyStorage
+	values   int // opcodes run and items moved, against maxPickleValues
 }
 
 // unpickle runs a torch.save pickle and returns the object it builds,
@@ -169,6 +178,9 @@ func (u *unpickler) popMark() ([]any, error) {
 	}
 	m := u.marks[len(u.marks)-1]
 	u.marks = u.marks[:len(u.marks)-1]
+	if u.values += len(u.stack) - m; u.values > maxPickleValues {
+		return nil, u.invalid("the pickle builds more than %d values", maxPickleValues)
+	}
 	items := append([]any(nil), u.stack[m:]...)
 	u.stack = u.stack[:m]
 	return items, nil
@@ -179,6 +191,9 @@ func (u *unpickler) run() (any, error) {
 		u.op = u.pos
 		if u.pos >= len(u.data) {
 			return nil, u.invalid("the pickle ends without a STOP opcode")
+		}
+		if u.values++; u.values > maxPickleValues {
+			return nil, u.invalid("the pickle builds more than %d values", maxPickleValues)
 		}
 		code := u.data[u.pos]
 		u.pos++

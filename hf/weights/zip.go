@@ -223,7 +223,7 @@ func checkZipMagic(file string, r io.ReaderAt, size int64) error {
 // readEntry reads a whole entry of at most limit bytes.
 func readEntry(e *zip.File, limit int64) ([]byte, error) {
 	if e.UncompressedSize64 > uint64(limit) {
-		return nil, fmt.Errorf("%d bytes, more than the %d accepted", e.UncompressedSize64, limit)
+		return nil, fmt.Errorf("%d bytes, more than the %d bytes accepted", e.UncompressedSize64, limit)
 	}
 	rc, err := e.Open()
 	if err != nil {

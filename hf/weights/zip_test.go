@@ -267,3 +267,16 @@ func TestSeeds(t *testing.T) {
 		t.Errorf("seed.bin: %+v", bin)
 	}
 }
+
+func TestReadPytorchZipMemoryBounds(t *testing.T) {
+	// Each DUP pushes one more reference: past the value budget the
+	// pickle is refused instead of growing the stack.
+	dups := append([]byte{0x80, 2, '}'}, bytes.Repeat([]byte{'2'}, maxPickleValues)...)
+	err := hostileZip(t, torchZip(t, append(dups, '.'), nil))
+	wantError(t, err, ErrInvalid, "pytorch_model.bin", "the pickle builds more than 4194304 values")
+
+	// A data.pkl that inflates past the limit (a zip bomb) is not read whole.
+	bomb := bytes.Repeat([]byte{'2'}, maxPickleSize+1)
+	err = hostileZip(t, zipBytes(t, zipEntry{name: "archive/data.pkl", data: bomb, compress: true}))
+	wantError(t, err, ErrInvalid, "pytorch_model.bin", "cannot read archive/data.pkl", "more than the 67108864 bytes accepted")
+}
