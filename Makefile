@@ -21,7 +21,7 @@ $(VENV)/.installed: third_party/requirements.txt
 
 # The C shim over libtorch (CMakeLists.txt, find_package(Torch)).
 shim: $(SHIM)
-$(SHIM): CMakeLists.txt $(wildcard torch/csrc/*.cpp torch/csrc/*.h) third_party/libtorch.sh | $(if $(LIBTORCH),,$(VENV)/.installed)
+$(SHIM): CMakeLists.txt $(wildcard torch/csrc/*.cpp torch/csrc/*.h torch/csrc/native/*.cpp torch/csrc/native/*.h) third_party/libtorch.sh | $(if $(LIBTORCH),,$(VENV)/.installed)
 	libtorch=$$(third_party/libtorch.sh) && \
 	  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$$libtorch/share/cmake" --log-level=WARNING
 	cmake --build build -j2

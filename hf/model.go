@@ -11,14 +11,16 @@ import (
 	"github.com/hfpipe/hfpipe/torch"
 )
 
-// Model is a TorchScript export of a Hugging Face model loaded on a device,
-// with the config it was made from. The typed loaders (AutoModel,
-// AutoModelForSequenceClassification) wrap it; Model itself runs any head.
-// It is safe for concurrent use.
+// Model is a Hugging Face model loaded on a device with one head: run
+// natively from its checkpoint's weights (the default for the model types
+// in [NativeModelTypes]), or from a TorchScript export. The typed loaders
+// (AutoModel, AutoModelForSequenceClassification, ...) wrap it; Model
+// itself runs any head. It is safe for concurrent use.
 type Model struct {
 	// Config is the model's config.json.
 	Config *Config
-	// Export is the metadata of the loaded TorchScript file.
+	// Export is the metadata of the loaded TorchScript file; nil for a
+	// native model.
 	Export *ExportInfo
 	// Dir is the model folder.
 	Dir string
@@ -27,6 +29,36 @@ type Model struct {
 	device torch.Device
 	dtype  torch.DType
 	module *torch.Module
+	inputs []string // what forward reads, in order
+	maxLen int      // longest sequence (0: unknown)
+	attn   string   // native: the attention implementation
+	source string   // what runs, for messages: the export file or "native <model_type>"
+}
+
+// Native reports whether the model runs natively from its checkpoint's
+// weights (rather than from a TorchScript export).
+func (m *Model) Native() bool { return m.Export == nil }
+
+// Attention is the attention implementation a native model computes
+// ("sdpa" or "eager", as transformers' attn_implementation); "" for an
+// export.
+func (m *Model) Attention() string { return m.attn }
+
+// InputNames are the tensors a forward pass reads, in order.
+func (m *Model) InputNames() []string { return slices.Clone(m.inputs) }
+
+// Forward runs the model on raw input tensors, in the order of
+// [Model.InputNames] (int64, [batch, seq]; [batch, choices, seq] for a
+// multiple-choice head), and returns every output of the head: a tensor,
+// or a torch.Tuple (base models with a pooler: last_hidden_state and
+// pooler_output; question answering: start and end logits). The caller
+// owns the result (torch.CloseValue).
+func (m *Model) Forward(ctx context.Context, inputs ...torch.Value) (torch.Value, error) {
+	out, err := m.module.Forward(ctx, inputs...)
+	if err != nil {
+		return nil, fmt.Errorf("hf: forward: %w", err)
+	}
+	return out, nil
 }
 
 // Device returns the device the model runs on.
@@ -39,14 +71,9 @@ func (m *Model) DType() torch.DType { return m.dtype }
 func (m *Model) Head() Head { return m.head }
 
 // MaxLength is the longest sequence the model accepts (its position table).
-func (m *Model) MaxLength() int {
-	if m.Export.MaxPositionEmbeddings > 0 {
-		return m.Export.MaxPositionEmbeddings
-	}
-	return m.Config.MaxPositionEmbeddings
-}
+func (m *Model) MaxLength() int { return m.maxLen }
 
-// Stats returns the forward-pass counters of the model's TorchScript module:
+// Stats returns the forward-pass counters of the model's module:
 // how many passes ran, the time inside libtorch and the time in the binding's
 // Forward around it.
 func (m *Model) Stats() torch.ModuleStats { return m.module.Stats() }
@@ -86,7 +113,7 @@ func (m *Model) Run(ctx context.Context, b *tokenizer.Batch) (*torch.Tensor, err
 		}
 	}
 	torch.CloseValue(out)
-	return nil, fmt.Errorf("hf: forward: export %s returned %T, want a tensor or a tuple starting with one", m.Export.File, out)
+	return nil, fmt.Errorf("hf: forward: %s returned %T, want a tensor or a tuple starting with one", m.source, out)
 }
 
 // Inputs checks a padded batch against the model and builds the export's
@@ -106,8 +133,8 @@ func (m *Model) Inputs(b *tokenizer.Batch) ([]torch.Value, error) {
 	if want := b.Size * b.SeqLen; len(b.InputIDs) != want || len(b.AttentionMask) != want {
 		return nil, fmt.Errorf("hf: forward: batch of %dx%d has %d ids and %d mask values", b.Size, b.SeqLen, len(b.InputIDs), len(b.AttentionMask))
 	}
-	inputs := make([]torch.Value, 0, len(m.Export.Inputs))
-	for _, name := range m.Export.Inputs {
+	inputs := make([]torch.Value, 0, len(m.inputs))
+	for _, name := range m.inputs {
 		var data []int64
 		switch name {
 		case "input_ids":
@@ -121,7 +148,7 @@ func (m *Model) Inputs(b *tokenizer.Batch) ([]torch.Value, error) {
 			}
 		default:
 			torch.CloseValue(torch.Tuple(inputs))
-			return nil, fmt.Errorf("hf: forward: the export wants an input %q that tokenizer batches do not provide", name)
+			return nil, fmt.Errorf("hf: forward: %s wants an input %q that tokenizer batches do not provide", m.source, name)
 		}
 		x, err := m.tensorOnDevice(data, int64(b.Size), int64(b.SeqLen))
 		if err != nil {
@@ -142,7 +169,18 @@ func (m *Model) tensorOnDevice(data []int64, rows, cols int64) (*torch.Tensor, e
 	return x.To(m.device)
 }
 
-// loadModel resolves idOrPath, finds (or makes) the export of head and loads it.
+// LoadModel loads a model with any head from a local folder or a Hub repo
+// id: natively from its weights where the architecture has native code
+// ([NativeModelTypes]), else from its TorchScript export. The typed loaders
+// (AutoModel, AutoModelForSequenceClassification) call it.
+func LoadModel(ctx context.Context, idOrPath string, head Head, opts ...Option) (*Model, error) {
+	return loadModel(ctx, idOrPath, head, opts)
+}
+
+// loadModel resolves idOrPath and loads head: natively from the weights
+// when the architecture has native code (and no TorchScript was asked for),
+// else from the folder's TorchScript export, made first when an exporter
+// was given (WithAutoExport, WithExporter).
 func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (*Model, error) {
 	o := NewOptions(opts...)
 	device, dtype := o.Device, o.DType
@@ -153,13 +191,9 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 		dtype = torch.Float32
 	}
 	switch dtype {
-	case torch.Float32:
-	case torch.Float16, torch.BFloat16:
-		if !device.IsCUDA() {
-			return nil, fmt.Errorf("hf: dtype %s is supported on CUDA only; use float32 on the CPU", dtype)
-		}
+	case torch.Float32, torch.Float16, torch.BFloat16:
 	default:
-		return nil, fmt.Errorf("hf: dtype %s is not a model dtype (want float32, or float16/bfloat16 on CUDA)", dtype)
+		return nil, fmt.Errorf("hf: dtype %s is not a model dtype (want float32, float16 or bfloat16)", dtype)
 	}
 	if err := torch.CheckDevice(device); err != nil {
 		return nil, fmt.Errorf("hf: %w", err)
@@ -175,10 +209,29 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 	if err := checkArchitecture(cfg, head); err != nil {
 		return nil, err
 	}
+	arch, archErr := nativeArch(cfg)
+	if !o.TorchScript && archErr == nil && hasWeights(dir) {
+		module, err := loadNative(dir, cfg, arch, head, device, dtype, o.Attention)
+		if err != nil {
+			return nil, err
+		}
+		attn := o.Attention
+		if attn == "" {
+			attn = arch.Attention[0]
+		}
+		return &Model{Config: cfg, Dir: dir, head: head, device: device, dtype: dtype, module: module,
+			inputs: arch.Inputs, maxLen: nativeMaxLength(cfg), attn: attn, source: "native " + cfg.ModelType}, nil
+	}
+	if o.Attention != "" {
+		return nil, fmt.Errorf("hf: WithAttention(%q) applies to native models; %s runs from a TorchScript export, whose attention was fixed when it was traced", o.Attention, dir)
+	}
+	if dtype != torch.Float32 && !device.IsCUDA() {
+		return nil, fmt.Errorf("hf: TorchScript exports run %s on CUDA only; use float32 on the CPU (native models run every dtype on the CPU)", dtype)
+	}
 	info, err := FindExport(dir, head, device, dtype)
 	if errors.Is(err, ErrNoExport) && hasWeights(dir) {
 		exp := o.Exporter
-		if exp == nil && !o.NoAutoExport {
+		if exp == nil && o.AutoExport {
 			exp = DefaultExporter()
 		}
 		if exp != nil {
@@ -189,6 +242,9 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 		}
 	}
 	if err != nil {
+		if archErr != nil && errors.Is(err, ErrNoExport) {
+			return nil, fmt.Errorf("%w\n%w", archErr, err)
+		}
 		return nil, err
 	}
 	if info.ModelType != "" && cfg.ModelType != "" && info.ModelType != cfg.ModelType {
@@ -209,7 +265,30 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 			return nil, fmt.Errorf("hf: placing the weights of %s: %w", info.File, err)
 		}
 	}
-	return &Model{Config: cfg, Export: info, Dir: dir, head: head, device: device, dtype: dtype, module: module}, nil
+	maxLen := info.MaxPositionEmbeddings
+	if maxLen <= 0 {
+		maxLen = cfg.MaxPositionEmbeddings
+	}
+	return &Model{Config: cfg, Export: info, Dir: dir, head: head, device: device, dtype: dtype, module: module,
+		inputs: info.Inputs, maxLen: maxLen, source: "export " + info.File}, nil
+}
+
+// nativeMaxLength is the longest sequence the position table covers:
+// RoBERTa-style models number positions from pad_token_id+1.
+func nativeMaxLength(cfg *Config) int {
+	n := cfg.MaxPositionEmbeddings
+	switch cfg.ModelType {
+	case "roberta", "xlm-roberta", "camembert":
+		pad := 1
+		if cfg.PadTokenID != nil {
+			pad = *cfg.PadTokenID
+		}
+		n -= pad + 1
+	}
+	if n < 0 {
+		return 0
+	}
+	return n
 }
 
 // checkArchitecture refuses a head the checkpoint does not have: transformers

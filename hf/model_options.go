@@ -9,13 +9,33 @@ func WithDevice(d torch.Device) Option { return func(o *Options) { o.Device = d 
 // torch.Float16 / torch.BFloat16 on CUDA.
 func WithDType(dt torch.DType) Option { return func(o *Options) { o.DType = dt } }
 
-// WithExporter sets how a missing TorchScript export is made (default:
-// DefaultExporter, when it finds the export tool).
+// WithExporter sets how a missing TorchScript export is made when the
+// model runs from an export (WithTorchScript, or a model type without
+// native code); giving one turns exporting on.
 func WithExporter(e Exporter) Option { return func(o *Options) { o.Exporter = e } }
 
-// WithoutAutoExport makes loaders fail with instructions instead of
-// exporting a model folder that has weights but no TorchScript export.
-func WithoutAutoExport() Option { return func(o *Options) { o.NoAutoExport = true } }
+// WithAutoExport makes loaders that need a TorchScript export and find none
+// make it with [DefaultExporter] (Python and the pinned transformers, from
+// the hfpipe checkout this binary was built from or $HFPIPE_PYTHON and
+// $HFPIPE_EXPORT_SCRIPT). Off by default: native models need no export.
+func WithAutoExport() Option { return func(o *Options) { o.AutoExport = true } }
+
+// WithoutAutoExport turns WithAutoExport off again (exporting is off by
+// default).
+func WithoutAutoExport() Option {
+	return func(o *Options) { o.AutoExport = false; o.NoAutoExport = true }
+}
+
+// WithTorchScript runs the model from its TorchScript export (hfpipe-*.pt in
+// the folder) even when its architecture runs natively.
+func WithTorchScript() Option { return func(o *Options) { o.TorchScript = true } }
+
+// WithAttention picks a native model's attention implementation: "sdpa"
+// (torch's scaled_dot_product_attention, transformers' default where it
+// offers it) or "eager" (matmul, softmax, matmul), as transformers'
+// attn_implementation does. Outputs are bitwise those of transformers run
+// with the same choice.
+func WithAttention(impl string) Option { return func(o *Options) { o.Attention = impl } }
 
 // WithoutTorchVersionCheck loads an export even when it was traced by
 // another torch release than the running libtorch, which loaders otherwise

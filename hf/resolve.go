@@ -28,8 +28,11 @@ type Options struct {
 	Device              torch.Device
 	DType               torch.DType
 	Exporter            Exporter
+	AutoExport          bool
 	NoAutoExport        bool
 	NoTorchVersionCheck bool
+	TorchScript         bool
+	Attention           string
 }
 
 // Option sets one of the [Options].

@@ -17,6 +17,16 @@ const (
 	Float64  DType = 7
 	Bool     DType = 11
 	BFloat16 DType = 15
+
+	// Types checkpoints may store (safetensors names every one of them);
+	// hfpipe's models compute in none of them.
+	Complex64    DType = 9
+	Float8E5M2   DType = 23
+	Float8E4M3FN DType = 24
+	Uint16       DType = 27
+	Uint32       DType = 28
+	Uint64       DType = 29
+	Float8E8M0   DType = 44
 )
 
 var dtypeInfo = map[DType]struct {
@@ -26,6 +36,18 @@ var dtypeInfo = map[DType]struct {
 	Uint8: {"uint8", 1}, Int8: {"int8", 1}, Int16: {"int16", 2}, Int32: {"int32", 4},
 	Int64: {"int64", 8}, Float16: {"float16", 2}, Float32: {"float32", 4},
 	Float64: {"float64", 8}, Bool: {"bool", 1}, BFloat16: {"bfloat16", 2},
+	Complex64: {"complex64", 8}, Float8E5M2: {"float8_e5m2", 1}, Float8E4M3FN: {"float8_e4m3fn", 1},
+	Uint16: {"uint16", 2}, Uint32: {"uint32", 4}, Uint64: {"uint64", 8}, Float8E8M0: {"float8_e8m0fnu", 1},
+}
+
+// IsFloatingPoint reports whether d is a real floating-point type (the
+// types a model's weights are cast between).
+func (d DType) IsFloatingPoint() bool {
+	switch d {
+	case Float16, Float32, Float64, BFloat16, Float8E5M2, Float8E4M3FN, Float8E8M0:
+		return true
+	}
+	return false
 }
 
 // String returns the PyTorch name of the type, e.g. "float32".

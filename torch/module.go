@@ -30,6 +30,7 @@ type Module struct {
 	path    string
 	device  Device
 	nbytes  int64
+	native  bool // LoadNative's: nbytes counts weights that may lie in a file's pages
 	cleanup runtime.Cleanup
 	stats   moduleStats
 }
@@ -129,8 +130,9 @@ func (m *Module) Path() string { return m.path }
 //
 // Passes on one device run one at a time, in order of arrival, each with
 // all of libtorch's intra-op threads. When ctx ends while a pass is queued
-// or running, Forward returns ctx's error at once; libtorch cannot stop a
-// pass midway, so it runs to its end in the background, its output is
+// or running, Forward returns ctx's error at once; a native module's pass
+// stops before its next layer, a TorchScript pass (which libtorch cannot
+// stop midway) runs to its end in the background; either way its output is
 // dropped, and Close waits for it.
 func (m *Module) Forward(ctx context.Context, inputs ...Value) (Value, error) {
 	start := time.Now()
@@ -264,8 +266,10 @@ func (m *Module) forward(ctx context.Context, start time.Time, ivs *C.hp_ivalue,
 		return res, false, err
 	}
 	// The pass may still be running: it uses the module and will write to
-	// fd. A goroutine of its own waits for it, holding the module's read
-	// lock and keeping the descriptor open until then.
+	// fd. A native pass stops at its next layer when asked; either way a
+	// goroutine of its own waits for it, holding the module's read lock and
+	// keeping the descriptor open until then.
+	C.hp_forward_job_cancel(job)
 	go m.awaitDetached(start, done, fd, finish)
 	if errors.Is(werr, os.ErrDeadlineExceeded) && ctx.Err() != nil {
 		return never, true, fmt.Errorf("torch: forward: %w (the pass finishes in the background)", ctx.Err())

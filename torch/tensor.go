@@ -24,11 +24,19 @@ type Tensor struct {
 	dtype   DType
 	device  Device
 	nbytes  int64
+	counted int64 // of nbytes, what nativeAlloc counted (0 for mapped memory)
 	cleanup runtime.Cleanup
 }
 
-// newTensor takes ownership of h.
-func newTensor(h C.hp_tensor) (*Tensor, error) {
+// newTensor takes ownership of h, a tensor holding memory of its own.
+func newTensor(h C.hp_tensor) (*Tensor, error) { return wrapTensor(h, true) }
+
+// newMappedTensor takes ownership of h, a tensor over a file mapping: its
+// pages belong to the file, so they do not count as libtorch memory that
+// unreachable tensors hold (which decides when the binding forces a GC).
+func newMappedTensor(h C.hp_tensor) (*Tensor, error) { return wrapTensor(h, false) }
+
+func wrapTensor(h C.hp_tensor, owns bool) (*Tensor, error) {
 	var ndim C.int
 	if err := check("tensor ndim", C.hp_tensor_ndim(h, &ndim)); err != nil {
 		C.hp_tensor_free(h)
@@ -55,8 +63,11 @@ func newTensor(h C.hp_tensor) (*Tensor, error) {
 		return nil, err
 	}
 	t.dtype, t.device, t.nbytes = DType(dt), deviceFromC(dtyp, didx), int64(nb)
-	nativeAlloc(t.nbytes)
-	t.cleanup = runtime.AddCleanup(t, freeTensor, tensorRef{h, t.nbytes})
+	if owns {
+		t.counted = t.nbytes
+	}
+	nativeAlloc(t.counted)
+	t.cleanup = runtime.AddCleanup(t, freeTensor, tensorRef{h, t.counted})
 	return t, nil
 }
 
@@ -213,7 +224,7 @@ func (t *Tensor) Close() error {
 		return nil
 	}
 	t.cleanup.Stop()
-	freeTensor(tensorRef{t.h, t.nbytes})
+	freeTensor(tensorRef{t.h, t.counted})
 	t.h = nil
 	return nil
 }

@@ -5,6 +5,7 @@
 // aborts the process).
 #include "hfpipe_torch.h"
 #include "hp_internal.h"
+#include "native/native.h"
 
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -28,14 +29,25 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct hp_tensor_s {
   at::Tensor t;
 };
 struct hp_module_s {
-  torch::jit::Module m;
+  torch::jit::Module m;  // a TorchScript module, unless native is set
   c10::Device device;
+  std::shared_ptr<hfpipe::native::Model> native;  // a native architecture
+  size_t native_nbytes = 0;
+};
+// A read-only memory mapping of a whole file; tensors made over it hold a
+// reference, so the mapping lives as long as the last of them.
+struct hp_mapping_s {
+  std::shared_ptr<void> base;  // munmap on release
+  int64_t size = 0;
 };
 struct hp_ivalue_s {
   c10::IValue v;
@@ -48,6 +60,7 @@ struct hp_forward_job_s {
   char *err = nullptr;  // the failure, for hp_forward_job_result to hand over
   int64_t compute_ns = 0;  // libtorch's forward alone, for Module.Stats
   int num_threads = 0;     // intra-op threads on the thread that ran it
+  std::atomic<bool> cancel{false};  // native passes stop at the next layer
 };
 
 
@@ -522,6 +535,41 @@ char *hp_ivalue_dict_item(hp_ivalue v, int64_t i, hp_ivalue *key, hp_ivalue *val
 
 }  // extern "C"
 
+namespace {
+
+// Runs m's forward: the TorchScript module's, or the native architecture's
+// with the inputs in the order it declared (input_ids, attention_mask[,
+// token_type_ids]). A native model's outputs come back as a tuple, or as the
+// tensor alone when there is one.
+c10::IValue run_forward(hp_module m, std::vector<c10::IValue> args, const std::atomic<bool> *cancel) {
+  if (!m->native) return m->m.forward(std::move(args));
+  auto names = m->native->input_names();
+  if (args.size() < 2 || args.size() > names.size()) {
+    throw std::runtime_error("native forward takes " + std::to_string(names.size()) + " inputs (input_ids, attention_mask" +
+                             (names.size() > 2 ? ", token_type_ids" : "") + "), got " + std::to_string(args.size()));
+  }
+  hfpipe::native::Inputs in;
+  for (size_t i = 0; i < args.size(); i++) {
+    if (!args[i].isTensor()) throw std::runtime_error("native forward input " + names[i] + " is not a tensor");
+    at::Tensor t = args[i].toTensor();
+    if (t.scalar_type() != at::kLong) throw std::runtime_error("native forward input " + names[i] + " must be int64");
+    if (t.device() != m->device) t = t.to(m->device);
+    if (names[i] == "input_ids") in.input_ids = t;
+    if (names[i] == "attention_mask") in.attention_mask = t;
+    if (names[i] == "token_type_ids") in.token_type_ids = t;
+  }
+  if (in.input_ids.sizes() != in.attention_mask.sizes() ||
+      (in.token_type_ids.defined() && in.token_type_ids.sizes() != in.input_ids.sizes())) {
+    throw std::runtime_error("native forward: input_ids, attention_mask and token_type_ids must have one shape");
+  }
+  auto outs = m->native->forward(in, cancel);
+  if (outs.size() == 1) return c10::IValue(outs[0]);
+  std::vector<c10::IValue> elems(outs.begin(), outs.end());
+  return c10::ivalue::Tuple::create(std::move(elems));
+}
+
+}  // namespace
+
 // ---- the forward thread ----
 //
 // OpenMP keeps one thread team per calling thread, and a Go caller sitting in
@@ -559,7 +607,7 @@ class ForwardThread {
         apply_requested_threads();
         job->num_threads = at::get_num_threads();
         c10::InferenceMode guard;
-        job->out = job->m->m.forward(std::move(job->args));
+        job->out = run_forward(job->m, std::move(job->args), &job->cancel);
       } catch (const std::exception &e) {
         job->err = error_from(e);
       } catch (...) {
@@ -625,6 +673,10 @@ char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out, int64_t *compute
   HP_CATCH
 }
 
+void hp_forward_job_cancel(hp_forward_job job) {
+  if (job != nullptr) job->cancel.store(true, std::memory_order_relaxed);
+}
+
 void hp_forward_job_free(hp_forward_job job) {
   if (job == nullptr) return;
   hp_free_error(job->err);
@@ -638,7 +690,7 @@ char *hp_module_load(const char *path, const char *device, hp_module *out) {
   auto d = parse_device(device);
   auto m = torch::jit::load(std::string(path), d);
   m.eval();
-  *out = new hp_module_s{std::move(m), d};
+  *out = new hp_module_s{std::move(m), d, nullptr, 0};
   HP_CATCH
 }
 
@@ -658,7 +710,7 @@ char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *
   *num_threads = at::get_num_threads();
   c10::InferenceMode guard;
   auto t0 = std::chrono::steady_clock::now();
-  auto result = m->m.forward(std::move(args));
+  auto result = run_forward(m, std::move(args), nullptr);
   *compute_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
   *out = new_ivalue(std::move(result));
   HP_CATCH
@@ -667,6 +719,10 @@ char *hp_module_forward(hp_module m, const hp_ivalue *inputs, int n, hp_ivalue *
 char *hp_module_nbytes(hp_module m, size_t *out) {
   HP_TRY
   HP_CHECK_HANDLE(m, "module")
+  if (m->native) {
+    *out = m->native_nbytes;
+    return nullptr;
+  }
   size_t total = 0;
   for (const auto &p : m->m.parameters()) total += p.nbytes();
   for (const auto &b : m->m.buffers()) total += b.nbytes();
@@ -682,6 +738,7 @@ char *hp_module_align_parameters(hp_module m, const char *const *names, const in
                                  int modulus, int *moved) {
   HP_TRY
   HP_CHECK_HANDLE(m, "module")
+  if (m->native) return error_msg("a native model uses its checkpoint's weights where they lie; there is nothing to align");
   if (modulus <= 0 || (modulus & (modulus - 1)) != 0 || modulus > 4096) {
     return error_msg("alignment modulus " + std::to_string(modulus) + " is not a power of two up to 4096");
   }
@@ -722,6 +779,121 @@ char *hp_module_align_parameters(hp_module m, const char *const *names, const in
     count++;
   }
   *moved = count;
+  HP_CATCH
+}
+
+// ---- memory-mapped files and native architectures ----
+
+char *hp_mapping_open(const char *path, hp_mapping *out, int64_t *size) {
+  HP_TRY
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return error_msg(std::string("open ") + path + ": " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return error_msg(std::string("stat ") + path + ": " + std::strerror(e));
+  }
+  const size_t n = static_cast<size_t>(st.st_size);
+  void *p = nullptr;
+  if (n > 0) {
+    p = mmap(nullptr, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      close(fd);
+      return error_msg(std::string("mmap ") + path + ": " + std::strerror(e));
+    }
+  }
+  close(fd);
+  auto *m = new hp_mapping_s;
+  m->base = std::shared_ptr<void>(p, [n](void *q) {
+    if (q != nullptr) munmap(q, n);
+  });
+  m->size = static_cast<int64_t>(n);
+  *out = m;
+  *size = m->size;
+  HP_CATCH
+}
+
+void hp_mapping_free(hp_mapping m) { delete m; }
+
+char *hp_mapping_tensor(hp_mapping m, int64_t offset, int64_t nbytes, int dtype, const int64_t *shape, int ndim,
+                        hp_tensor *out) {
+  HP_TRY
+  HP_CHECK_HANDLE(m, "mapping")
+  auto st = scalar_type(dtype);
+  auto sizes = shape_ref(shape, ndim);
+  int64_t numel = 1;
+  for (auto d : sizes) {
+    if (d != 0 && numel > INT64_MAX / d) return error_msg("tensor shape overflows");
+    numel *= d;
+  }
+  const int64_t elem = static_cast<int64_t>(c10::elementSize(st));
+  if (numel > INT64_MAX / elem || numel * elem != nbytes) {
+    return error_msg("shape and dtype need a different byte count than " + std::to_string(nbytes));
+  }
+  if (offset < 0 || nbytes < 0 || offset > m->size || nbytes > m->size - offset) {
+    return error_msg("bytes " + std::to_string(offset) + ".." + std::to_string(offset + nbytes) +
+                     " lie outside the mapped file of " + std::to_string(m->size) + " bytes");
+  }
+  auto keep = m->base;
+  void *p = nbytes == 0 ? nullptr : static_cast<char *>(keep.get()) + offset;
+  at::Tensor t;
+  if (p == nullptr) {
+    t = at::empty(sizes, at::TensorOptions().dtype(st));
+  } else {
+    t = at::from_blob(p, sizes, [keep](void *) mutable { keep.reset(); }, at::TensorOptions().dtype(st));
+  }
+  *out = new hp_tensor_s{std::move(t)};
+  HP_CATCH
+}
+
+char *hp_native_load(const char *arch, const char *const *keys, const char *const *values, int nkv,
+                     const char *const *names, const hp_tensor *tensors, int n, const char *device, int dtype,
+                     hp_module *out) {
+  HP_TRY
+  auto d = parse_device(device);
+  auto compute = scalar_type(dtype);
+  if (!at::isFloatingType(compute)) return error_msg("native models compute in a floating-point dtype");
+  std::map<std::string, std::string> kv;
+  for (int i = 0; i < nkv; i++) {
+    if (keys[i] == nullptr || values[i] == nullptr) return error_msg("config entry " + std::to_string(i) + " is nil");
+    kv[keys[i]] = values[i];
+  }
+  std::unordered_map<std::string, at::Tensor> w;
+  size_t nbytes = 0;
+  {
+    c10::InferenceMode guard;
+    for (int i = 0; i < n; i++) {
+      if (names[i] == nullptr || tensors[i] == nullptr) return error_msg("weight " + std::to_string(i) + " is nil");
+      at::Tensor t = tensors[i]->t;
+      // As transformers' from_pretrained: floating-point weights in the
+      // model's dtype (a copy where the file has another), on its device;
+      // where neither changes, the tensor is used where it lies.
+      if (at::isFloatingType(t.scalar_type()) && t.scalar_type() != compute) t = t.to(compute);
+      if (t.device() != d) t = t.to(d);
+      nbytes += t.nbytes();
+      w.emplace(names[i], std::move(t));
+    }
+  }
+  hfpipe::native::Config cfg(std::move(kv));
+  hfpipe::native::Weights weights(std::move(w));
+  std::shared_ptr<hfpipe::native::Model> model;
+  {
+    c10::InferenceMode guard;
+    model = hfpipe::native::build(arch, cfg, weights);
+  }
+  auto *m = new hp_module_s{torch::jit::Module(), d, std::move(model), nbytes};
+  *out = m;
+  HP_CATCH
+}
+
+char *hp_native_architectures(char **out) {
+  HP_TRY
+  std::string s;
+  for (const auto &a : hfpipe::native::architectures()) s += (s.empty() ? "" : ",") + a;
+  *out = dup_string(s);
+  if (*out == nullptr) return error_msg("out of memory");
   HP_CATCH
 }
 

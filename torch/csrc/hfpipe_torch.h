@@ -30,6 +30,7 @@ extern "C" {
 typedef struct hp_tensor_s *hp_tensor;
 typedef struct hp_module_s *hp_module;
 typedef struct hp_ivalue_s *hp_ivalue;
+typedef struct hp_mapping_s *hp_mapping;
 
 /* IValue kinds reported by hp_ivalue_kind. */
 enum {
@@ -143,6 +144,9 @@ char *hp_module_forward_async(hp_module m, const hp_ivalue *inputs, int n, int n
  * error message, the time libtorch's forward took and the intra-op threads
  * it ran with. */
 char *hp_forward_job_result(hp_forward_job job, hp_ivalue *out, int64_t *compute_ns, int *num_threads);
+/* Asks a queued or running job to stop: a native model's pass ends with an
+ * error before its next layer (a TorchScript pass runs to its end). */
+void hp_forward_job_cancel(hp_forward_job job);
 void hp_forward_job_free(hp_forward_job job);
 char *hp_module_nbytes(hp_module m, size_t *out);
 /* Places CPU parameters/buffers as another process placed the same weights:
@@ -152,6 +156,28 @@ char *hp_module_nbytes(hp_module m, size_t *out);
  * that is not a multiple of the element size is an error and moves nothing. */
 char *hp_module_align_parameters(hp_module m, const char *const *names, const int *offsets, int n,
                                  int modulus, int *moved);
+
+/* ---- memory-mapped files and native architectures ---- */
+/* Maps a whole file read-only. Tensors made over the mapping keep it alive:
+ * hp_mapping_free only drops the caller's reference. */
+char *hp_mapping_open(const char *path, hp_mapping *out, int64_t *size);
+void hp_mapping_free(hp_mapping m);
+/* A CPU tensor over bytes offset..offset+nbytes of the mapping, used in
+ * place (read-only: nothing may write to it). Bounds and the byte count the
+ * shape and dtype need are checked. */
+char *hp_mapping_tensor(hp_mapping m, int64_t offset, int64_t nbytes, int dtype, const int64_t *shape, int ndim,
+                        hp_tensor *out);
+/* Builds a native architecture (native/native.h: "bert-family",
+ * "distilbert", ...) from config entries and named weights, as a module that
+ * hp_module_forward(_async) runs. Floating-point weights are converted to
+ * dtype and moved to device where they differ (else used in place); the
+ * caller keeps ownership of its tensor handles. */
+char *hp_native_load(const char *arch, const char *const *keys, const char *const *values, int nkv,
+                     const char *const *names, const hp_tensor *tensors, int n, const char *device, int dtype,
+                     hp_module *out);
+/* The native architectures the shim was built with, comma-separated;
+ * malloc'd, free with hp_free_error. */
+char *hp_native_architectures(char **out);
 
 #ifdef __cplusplus
 }
