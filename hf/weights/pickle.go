@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 )
@@ -83,17 +84,31 @@ const (
 
 // convertAdvice tells how to turn a pickled checkpoint into safetensors with
 // PyTorch's own restricted loader (weights_only=True), which refuses the
-// same unsafe files this package refuses.
+// same unsafe files this package refuses: a single file with
+// safetensors.torch.save_file, the shard of a sharded checkpoint with
+// transformers (which converts all shards and writes the index).
 func convertAdvice(file string) string {
-	dir := file
-	if i := strings.LastIndexAny(file, `/\`); i >= 0 {
-		dir = file[:i]
+	dir, base := filepath.Dir(file), filepath.Base(file)
+	if strings.HasPrefix(base, "pytorch_model-") {
+		return fmt.Sprintf("if you trust the checkpoint, convert it to safetensors with Python: "+
+			"python -c \"import transformers as t; d = %s; c = t.AutoConfig.from_pretrained(d); "+
+			"getattr(t, c.architectures[0]).from_pretrained(d).save_pretrained(d, safe_serialization=True)\"",
+			pyQuote(dir))
+	}
+	out := filepath.Join(dir, "model.safetensors")
+	if base != PytorchName {
+		out = strings.TrimSuffix(file, filepath.Ext(file)) + ".safetensors"
 	}
 	return fmt.Sprintf("if you trust the file, convert it to safetensors with Python: "+
 		"python -c \"import torch; from safetensors.torch import save_file; "+
-		"sd = torch.load('%s', weights_only=True); "+
-		"save_file({k: v.contiguous().clone() for k, v in sd.items()}, '%s/model.safetensors', metadata={'format': 'pt'})\"",
-		file, dir)
+		"sd = torch.load(%s, weights_only=True); "+
+		"save_file({k: v.contiguous().clone() for k, v in sd.items()}, %s, metadata={'format': 'pt'})\"",
+		pyQuote(file), pyQuote(out))
+}
+
+// pyQuote writes s as a single-quoted Python string literal.
+func pyQuote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 type unpickler struct {

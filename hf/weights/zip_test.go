@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -279,4 +280,17 @@ func TestReadPytorchZipMemoryBounds(t *testing.T) {
 	bomb := bytes.Repeat([]byte{'2'}, maxPickleSize+1)
 	err = hostileZip(t, zipBytes(t, zipEntry{name: "archive/data.pkl", data: bomb, compress: true}))
 	wantError(t, err, ErrInvalid, "pytorch_model.bin", "cannot read archive/data.pkl", "more than the 67108864 bytes accepted")
+}
+
+func TestConvertAdvice(t *testing.T) {
+	for file, want := range map[string]string{
+		"/m/pytorch_model.bin":                `torch.load('/m/pytorch_model.bin', weights_only=True)` + "; save_file({k: v.contiguous().clone() for k, v in sd.items()}, '/m/model.safetensors'",
+		"/m/other.bin":                        `'/m/other.safetensors'`,
+		"/m/pytorch_model-00001-of-00002.bin": `d = '/m'; c = t.AutoConfig.from_pretrained(d); getattr(t, c.architectures[0]).from_pretrained(d).save_pretrained(d, safe_serialization=True)`,
+		`/it's/pytorch_model.bin`:             `torch.load('/it\'s/pytorch_model.bin'`,
+	} {
+		if got := convertAdvice(file); !strings.Contains(got, want) {
+			t.Errorf("convertAdvice(%s) = %s\nwant it to contain %s", file, got, want)
+		}
+	}
 }
