@@ -6,8 +6,9 @@
 // from anyone's repository), and a range outside a file, or two tensors
 // claiming the same bytes, must be an error here rather than a fault later.
 // The package is pure Go (it builds with CGO_ENABLED=0) and never panics on
-// a malformed file; memory use is bounded by the size of the headers it
-// reads.
+// a malformed file. Memory use is bounded whatever a file claims: a
+// safetensors header or shard index of at most 100,000,000 bytes, a pickle of
+// at most 64 MiB building at most 4,194,304 values, nothing recursive.
 //
 // # Formats
 //
