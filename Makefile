@@ -45,15 +45,15 @@ test: vet
 	$(GO) test -race -count=1 -timeout 40m -skip 'TestParityAcrossWeightLayouts' $(GOTESTFLAGS) ./...
 	# The race detector's shadow memory blurs RSS: the strict leak bounds run without it.
 	$(GO) test -count=1 -run NoLeak $(GOTESTFLAGS) ./torch
-	# The export and model parity again under a forced kernel set, on checkpoints
-	# whose tensors start at 40, 0 and 8 mod 64.
-	env $(VARIANT_ENV) $(GO) test -count=1 -timeout 20m -run 'ParityAcrossWeightLayouts|CPUEnv' $(GOTESTFLAGS) ./pipeline ./torch
+	# The export, model and native-model parity again under a forced kernel set,
+	# on checkpoints whose tensors start at 40, 0 and 8 mod 64.
+	env $(VARIANT_ENV) $(GO) test -count=1 -timeout 30m -run 'ParityAcrossWeightLayouts|CPUEnv|NativeParity' $(GOTESTFLAGS) ./pipeline ./torch ./hf
 
 # `make test-variant VARIANT_ENV="ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX512_CORE"`:
 # the export, parity and model tests under any kernel set.
 test-variant: shim
 	env $(VARIANT_ENV) $(PY) -m pytest -q third_party/tools
-	env $(VARIANT_ENV) $(GO) test -count=1 -timeout 30m -run 'Parity|CPUEnv|Course|Model' $(GOTESTFLAGS) ./pipeline ./torch ./hf
+	env $(VARIANT_ENV) $(GO) test -count=1 -timeout 30m -run 'Parity|CPUEnv|Course|Model|Native' $(GOTESTFLAGS) ./pipeline ./torch ./hf
 
 # No Hub here, and no PyPI package ships a fine-tuned sentiment DistilBERT:
 # the demo builds the real distilbert-base-uncased-finetuned-sst-2-english
@@ -62,16 +62,16 @@ DEMO_MODEL := build/models/distilbert-sst2-random
 demo: shim $(DEMO_MODEL)/.complete
 	$(GO) run ./cmd/hfpipe --model $(DEMO_MODEL) --explain "I've been waiting for a HuggingFace course my whole life." "I hate this so much!"
 
-$(DEMO_MODEL)/.complete: $(VENV)/.installed third_party/tools/make_model.py third_party/tools/export.py
+# The demo runs natively from model.safetensors: no TorchScript export.
+$(DEMO_MODEL)/.complete: $(VENV)/.installed third_party/tools/make_model.py
 	$(PY) third_party/tools/make_model.py --out $(DEMO_MODEL) --vocab "$$($(GO) list -m -f '{{.Dir}}' github.com/sugarme/tokenizer)/pretrained/model/bert-base-uncased-vocab.txt"
-	$(PY) third_party/tools/export.py --model $(DEMO_MODEL) --head base
-	$(PY) third_party/tools/export.py --model $(DEMO_MODEL) --head sequence-classification
 	@touch $@
 
 parity: shim
-	@$(GO) test -count=1 -v -timeout 30m -run 'Parity' ./hf/tokenizer/ ./pipeline/ >build/parity.log 2>&1; rc=$$?; \
+	@$(GO) test -count=1 -v -timeout 40m -run 'Parity|RealMiniLM' ./hf/tokenizer/ ./hf/ ./pipeline/ >build/parity.log 2>&1; rc=$$?; \
 	  grep -m1 -E "^cpu-environment:" build/parity.log; \
-	  for k in tokenizer model layout feature-extraction; do grep -E "^$$k-parity:" build/parity.log; done; \
+	  for k in tokenizer model layout feature-extraction native; do grep -E "^$$k-parity:" build/parity.log; done; \
+	  grep -E "^native-real-weights:" build/parity.log; \
 	  [ $$rc = 0 ] || { echo "parity: FAILED (rc $$rc), see build/parity.log"; exit $$rc; }
 
 bench: shim

@@ -90,7 +90,7 @@ func TestExportFromAnotherTorchIsRefused(t *testing.T) {
 	dir := smallModel(t)
 	running := torch.Version()
 	other := otherTorch(t)
-	noAuto := hf.WithoutAutoExport()
+	noAuto := hf.WithTorchScript() // the export, not the native model
 
 	// The .json says another torch.
 	side := copyModel(t, dir, func(string) bool { return true })

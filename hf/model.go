@@ -44,16 +44,25 @@ func (m *Model) Native() bool { return m.Export == nil }
 // export.
 func (m *Model) Attention() string { return m.attn }
 
+// Source says what runs: "native distilbert (sdpa attention)" or
+// "TorchScript export hfpipe-....pt".
+func (m *Model) Source() string {
+	if m.Native() {
+		return fmt.Sprintf("%s (%s attention)", m.source, m.attn)
+	}
+	return m.source
+}
+
 // InputNames are the tensors a forward pass reads, in order.
 func (m *Model) InputNames() []string { return slices.Clone(m.inputs) }
 
-// Forward runs the model on raw input tensors, in the order of
+// ForwardTensors runs the model on raw input tensors, in the order of
 // [Model.InputNames] (int64, [batch, seq]; [batch, choices, seq] for a
 // multiple-choice head), and returns every output of the head: a tensor,
 // or a torch.Tuple (base models with a pooler: last_hidden_state and
 // pooler_output; question answering: start and end logits). The caller
 // owns the result (torch.CloseValue).
-func (m *Model) Forward(ctx context.Context, inputs ...torch.Value) (torch.Value, error) {
+func (m *Model) ForwardTensors(ctx context.Context, inputs ...torch.Value) (torch.Value, error) {
 	out, err := m.module.Forward(ctx, inputs...)
 	if err != nil {
 		return nil, fmt.Errorf("hf: forward: %w", err)
@@ -270,7 +279,7 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 		maxLen = cfg.MaxPositionEmbeddings
 	}
 	return &Model{Config: cfg, Export: info, Dir: dir, head: head, device: device, dtype: dtype, module: module,
-		inputs: info.Inputs, maxLen: maxLen, source: "export " + info.File}, nil
+		inputs: info.Inputs, maxLen: maxLen, source: "TorchScript export " + info.File}, nil
 }
 
 // nativeMaxLength is the longest sequence the position table covers:

@@ -99,7 +99,7 @@ func TestModelsLoadAndRun(t *testing.T) {
 func TestModelLoadErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := smallModel(t)
-	noAuto := hf.WithoutAutoExport()
+	noAuto := hf.WithTorchScript() // these cases are about exports
 
 	_, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, filepath.Join(t.TempDir(), "nope"), hf.WithOffline(true))
 	require.Error(t, err, "a path that does not exist is looked up on the Hub, offline here")
@@ -146,11 +146,15 @@ func TestModelLoadErrors(t *testing.T) {
 	_, err = f.WriteAt([]byte(strings.Repeat("garbage!", 512)), 0)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	_, err = hf.AutoModelForSequenceClassification.FromPretrained(ctx, corrupt)
+	_, err = hf.AutoModelForSequenceClassification.FromPretrained(ctx, corrupt, noAuto)
 	require.ErrorContains(t, err, "not a readable TorchScript archive")
 
-	_, err = hf.AutoModelForSequenceClassification.FromPretrained(ctx, dir, hf.WithDType(torch.Float16))
-	require.ErrorContains(t, err, "float16 is supported on CUDA only")
+	_, err = hf.AutoModelForSequenceClassification.FromPretrained(ctx, dir, hf.WithDType(torch.Float16), noAuto)
+	require.ErrorContains(t, err, "exports run float16 on CUDA only")
+	_, err = hf.AutoModelForSequenceClassification.FromPretrained(ctx, dir, hf.WithAttention("flash"))
+	require.ErrorContains(t, err, `no "flash" attention`)
+	_, err = hf.AutoModelForSequenceClassification.FromPretrained(ctx, dir, hf.WithAttention("eager"), noAuto)
+	require.ErrorContains(t, err, "applies to native models")
 	// Asking for CUDA without a GPU: TestCUDAWithoutGPUFailsCleanly.
 }
 
@@ -183,7 +187,11 @@ func TestAutoExportFromHub(t *testing.T) {
 	cache := t.TempDir()
 	hubOpts := []hf.Option{hf.WithEndpoint(srv.URL), hf.WithCacheDir(cache), hf.WithToken("")}
 
-	clf, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, id, hubOpts...)
+	native, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, id, hubOpts...)
+	require.NoError(t, err)
+	assert.True(t, native.Native(), "from the Hub, the model runs natively from its model.safetensors")
+	native.Close()
+	clf, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, id, append(hubOpts, hf.WithTorchScript(), hf.WithAutoExport())...)
 	require.NoError(t, err)
 	tok, err := hf.AutoTokenizer.FromPretrained(ctx, id, hubOpts...)
 	require.NoError(t, err)
@@ -196,7 +204,7 @@ func TestAutoExportFromHub(t *testing.T) {
 	assert.True(t, strings.HasPrefix(clf.Dir, cache), "the export sits in the hub cache snapshot")
 
 	srv.Close()
-	clf2, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, id, append(hubOpts, hf.WithOffline(true), hf.WithoutAutoExport())...)
+	clf2, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, id, append(hubOpts, hf.WithOffline(true), hf.WithTorchScript())...)
 	require.NoError(t, err)
 	defer clf2.Close()
 	out2, err := clf2.Forward(ctx, batchOf(t, tok, "I hate this so much!"))
@@ -209,6 +217,6 @@ func TestAutoExportFromHub(t *testing.T) {
 	failing := hf.WithExporter(func(context.Context, string, hf.Head, torch.Device, torch.DType) error {
 		return errors.New("exporter exploded")
 	})
-	_, err = hf.AutoModel.FromPretrained(ctx, id, append(hubOpts, hf.WithOffline(true), failing)...)
+	_, err = hf.AutoModel.FromPretrained(ctx, id, append(hubOpts, hf.WithOffline(true), hf.WithTorchScript(), failing)...)
 	require.ErrorContains(t, err, "exporter exploded")
 }

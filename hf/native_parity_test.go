@@ -25,6 +25,7 @@ type nativeRefMeta struct {
 	Arch           string         `json:"arch"`
 	Head           string         `json:"head"`
 	Attn           string         `json:"attn"`
+	DType          string         `json:"dtype"`
 	AttnUsed       string         `json:"attn_used"`
 	Cases          int            `json:"cases"`
 	Threads        int            `json:"threads"`
@@ -125,6 +126,23 @@ func compareBits(t *testing.T, got, want *torch.Tensor) (bool, float64) {
 		t.Errorf("shape %v, want %v", got.Shape(), want.Shape())
 		return false, math.Inf(1)
 	}
+	if got.DType() != want.DType() {
+		t.Errorf("dtype %s, want %s", got.DType(), want.DType())
+		return false, math.Inf(1)
+	}
+	if got.DType() != torch.Float32 { // float16/bfloat16 widen to float32 exactly
+		g32, err := got.ToDType(torch.Float32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer g32.Close()
+		w32, err := want.ToDType(torch.Float32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w32.Close()
+		got, want = g32, w32
+	}
 	g, err := torch.ToSlice[float32](got)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +199,11 @@ func TestNativeParity(t *testing.T) {
 						t.Fatalf("eager transformers moved %s out of the file's pages (%d of %d in place)", n, md.WeightsInPlace, md.Weights)
 					}
 				}
-				m, err := hf.LoadModel(ctx, folder, hf.Head(md.Head), hf.WithAttention(md.Attn))
+				dt, err := torch.ParseDType(md.DType)
+				if err != nil {
+					t.Fatal(err)
+				}
+				m, err := hf.LoadModel(ctx, folder, hf.Head(md.Head), hf.WithAttention(md.Attn), hf.WithDType(dt))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -190,6 +212,12 @@ func TestNativeParity(t *testing.T) {
 					t.Fatal("the model did not load natively")
 				}
 				key := md.Arch + " " + md.Head
+				if md.DType != "float32" || strings.Contains(folder, "-stored-") {
+					key += " dtype=" + md.DType
+					if i := strings.Index(folder, "-stored-"); i >= 0 {
+						key += " (weights stored as " + folder[i+len("-stored-"):] + ")"
+					}
+				}
 				tl := tallies[key]
 				if tl == nil {
 					tl = &parityTally{attns: map[string]bool{}, offsets: map[string]bool{}}
@@ -197,7 +225,8 @@ func TestNativeParity(t *testing.T) {
 					order = append(order, key)
 				}
 				tl.attns[md.Attn] = true
-				tl.offsets[folder[strings.LastIndex(folder, "-o")+2:]] = true
+				off := folder[strings.LastIndex(folder, "-o")+2:]
+				tl.offsets[strings.SplitN(off, "-", 2)[0]] = true
 				for i := 0; i < md.Cases; i++ {
 					c := fmt.Sprintf("c%d.", i)
 					var in []torch.Value
@@ -209,7 +238,7 @@ func TestNativeParity(t *testing.T) {
 						defer x.Close()
 						in = append(in, x)
 					}
-					out, err := m.Forward(ctx, in...)
+					out, err := m.ForwardTensors(ctx, in...)
 					if err != nil {
 						t.Fatalf("case %d: %v", i, err)
 					}
@@ -249,9 +278,13 @@ func TestNativeParity(t *testing.T) {
 	}
 	for _, k := range order {
 		tl := tallies[k]
-		parts := strings.SplitN(k, " ", 2)
-		fmt.Printf("native-parity: arch=%s head=%s bitwise=%d/%d max_abs_diff=%g (attn %s; tensors at %s mod 64)\n",
-			parts[0], parts[1], tl.bitwise, tl.total, tl.maxAbs, strings.Join(sortedKeys(tl.attns), ","), strings.Join(sortedKeys(tl.offsets), ","))
+		parts := strings.SplitN(k, " ", 3)
+		extra := ""
+		if len(parts) == 3 {
+			extra = " " + parts[2]
+		}
+		fmt.Printf("native-parity: arch=%s head=%s bitwise=%d/%d max_abs_diff=%g (attn %s; tensors at %s mod 64)%s\n",
+			parts[0], parts[1], tl.bitwise, tl.total, tl.maxAbs, strings.Join(sortedKeys(tl.attns), ","), strings.Join(sortedKeys(tl.offsets), ","), extra)
 	}
 }
 

@@ -26,7 +26,7 @@ func explain(ctx context.Context, c *config, texts []string, w io.Writer) error 
 	if err != nil {
 		return err
 	}
-	opts := []hf.Option{hf.WithDevice(dev), hf.WithDType(dt)}
+	opts := append([]hf.Option{hf.WithDevice(dev), hf.WithDType(dt)}, c.hfOptions()...)
 
 	fmt.Fprintf(w, "model: %s (device %s, libtorch %s)\n", c.model, dev, torch.Version())
 	fmt.Fprintf(w, "kernels: %s\n", torch.CPUEnv())
@@ -39,6 +39,7 @@ func explain(ctx context.Context, c *config, texts []string, w io.Writer) error 
 		return err
 	}
 	defer clf.Close()
+	fmt.Fprintf(w, "runs: %s\n", clf.Source())
 	if randomWeights(clf.Dir) {
 		fmt.Fprintln(w, "NOTE: this model has RANDOM weights (its model card says so): the shapes and the pipeline are real, the labels mean nothing.")
 	}

@@ -20,14 +20,30 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hfpipe/hfpipe/hf"
 	"github.com/hfpipe/hfpipe/pipeline"
 	"github.com/hfpipe/hfpipe/torch"
 )
 
 type config struct {
-	task, model, device, dtype, function, file, topK string
-	batchSize, threads, maxLength                    int
-	explain, noBucketing                             bool
+	task, model, device, dtype, function, file, topK, attention string
+	batchSize, threads, maxLength                               int
+	explain, noBucketing, torchScript, autoExport               bool
+}
+
+// hfOptions are the model-loading choices the flags make.
+func (c *config) hfOptions() []hf.Option {
+	var o []hf.Option
+	if c.attention != "" {
+		o = append(o, hf.WithAttention(c.attention))
+	}
+	if c.torchScript {
+		o = append(o, hf.WithTorchScript())
+	}
+	if c.autoExport {
+		o = append(o, hf.WithAutoExport())
+	}
+	return o
 }
 
 func main() {
@@ -46,7 +62,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.StringVar(&c.task, "task", "sentiment-analysis", "task: "+strings.Join(pipeline.Tasks(), ", "))
 	fs.StringVar(&c.model, "model", envOr("HFPIPE_MODEL", pipeline.DefaultModel), "Hub repo id or local model folder ($HFPIPE_MODEL)")
 	fs.StringVar(&c.device, "device", "cpu", "cpu, cuda or cuda:N")
-	fs.StringVar(&c.dtype, "dtype", "float32", "float32, or float16 on CUDA")
+	fs.StringVar(&c.dtype, "dtype", "float32", "float32, float16 or bfloat16")
+	fs.StringVar(&c.attention, "attention", "", "native models' attention: sdpa or eager (default: transformers' default for the architecture)")
+	fs.BoolVar(&c.torchScript, "torchscript", false, "run the model's TorchScript export (hfpipe-*.pt) instead of its weights")
+	fs.BoolVar(&c.autoExport, "auto-export", false, "with --torchscript (or a model type without native code): make a missing export with Python")
 	fs.IntVar(&c.batchSize, "batch-size", 8, "inputs per forward pass")
 	fs.StringVar(&c.topK, "top-k", "1", "labels per input: a number, or all")
 	fs.StringVar(&c.function, "function", "auto", "function_to_apply: auto, softmax, sigmoid or none")
@@ -95,6 +114,9 @@ func (c *config) options() ([]pipeline.Option, error) {
 		pipeline.WithBatchSize(c.batchSize), pipeline.WithTopK(k), pipeline.WithFunction(fn), pipeline.WithMaxLength(c.maxLength)}
 	if c.noBucketing {
 		opts = append(opts, pipeline.WithoutBucketing())
+	}
+	if h := c.hfOptions(); len(h) > 0 {
+		opts = append(opts, pipeline.WithHF(h...))
 	}
 	return opts, nil
 }

@@ -58,6 +58,17 @@ SPECS = {
 }
 NUM_LABELS = {"sequence-classification": 3, "token-classification": 5}
 
+# Dtype runs, on tensors at 0 mod 64: (arch, head, dtype, how). "compute": a float32 file loaded with
+# torch_dtype=dtype (transformers casts every weight); "stored": a file saved in dtype, loaded with
+# transformers' default (float32), which casts the weights up.
+DTYPE_RUNS = [
+    ("bert", "sequence-classification", "bfloat16", "compute"),
+    ("distilbert", "base", "float16", "compute"),
+    ("roberta", "token-classification", "bfloat16", "compute"),
+    ("bert", "base", "bfloat16", "stored"),
+    ("distilbert", "sequence-classification", "float16", "stored"),
+]
+
 
 def max_length(cfg) -> int:
     if cfg.model_type in ("roberta", "xlm-roberta", "camembert"):
@@ -70,7 +81,7 @@ def attn_impls(model_type: str) -> list[str]:
     return ["eager"] if model_type == "electra" else ["sdpa", "eager"]
 
 
-def make_model(arch: str, head: str, out: Path, seed: int):
+def make_model(arch: str, head: str, out: Path, seed: int, stored_dtype: str = ""):
     import torch
     import transformers
 
@@ -82,6 +93,8 @@ def make_model(arch: str, head: str, out: Path, seed: int):
     torch.manual_seed(seed)
     model = getattr(transformers, AUTO[head]).from_config(cfg)
     model.eval()
+    if stored_dtype:
+        model.to(getattr(torch, stored_dtype))
     out.mkdir(parents=True, exist_ok=True)
     for f in out.iterdir():
         if f.is_file():
@@ -122,7 +135,7 @@ def cases(cfg, seed: int, reads_types: bool):
     return out
 
 
-def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int) -> dict:
+def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int, dtype: str = "") -> dict:
     import torch
     import transformers
     from safetensors.torch import save_file
@@ -131,7 +144,8 @@ def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int) -
     from hfpipe_tools.layout import tensor_offsets
 
     torch.set_num_threads(threads)
-    model = getattr(transformers, AUTO[head]).from_pretrained(folder, attn_implementation=attn)
+    kw = {"torch_dtype": getattr(torch, dtype)} if dtype else {}
+    model = getattr(transformers, AUTO[head]).from_pretrained(folder, attn_implementation=attn, **kw)
     model.eval()
     cfg = model.config
     # token_type_ids as tokenizers give them: BERT-style models with segment embeddings only
@@ -144,7 +158,7 @@ def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int) -
         key = name if name in offsets else (name[len(prefix) + 1:] if name.startswith(prefix + ".") else None)
         if key not in offsets:
             continue
-        if p.data_ptr() % 64 == offsets[key]:
+        if p.data_ptr() % 64 == offsets[key] or dtype:  # a cast copies every weight, as Go's load does
             placed += 1
         else:
             moved.append(key)  # copied by from_pretrained (tying pads a decoder's own bias)
@@ -175,6 +189,7 @@ def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int) -
             n += 1
     meta = {
         "arch": cfg.model_type, "head": head, "attn": attn, "attn_used": model.config._attn_implementation,
+        "dtype": str(model.dtype).removeprefix("torch."),
         "cases": n, "threads": torch.get_num_threads(), "torch": torch.__version__,
         "transformers": transformers.__version__, "outputs": [k for k, v in out.items() if isinstance(v, torch.Tensor)],
         "weights_in_place": placed, "weights": len(offsets), "moved": sorted(set(moved)), "cpu": cpu_environment(),
@@ -213,6 +228,16 @@ def main(argv=None) -> int:
                     print(json.dumps({"folder": str(folder), **{k: meta[k] for k in
                                       ("arch", "head", "attn", "attn_used", "cases", "threads",
                                        "weights_in_place", "weights")}}), flush=True)
+    for arch, head, dtype, how in DTYPE_RUNS:
+        if want and not any(a == arch and (h is None or h == head) for a, h in want):
+            continue
+        folder = Path(args.out) / f"{arch}-{head}-o0-{how}-{dtype}"
+        make_model(arch, head, folder, args.seed, stored_dtype=dtype if how == "stored" else "")
+        relayout(folder / "model.safetensors", 0)
+        for attn in attn_impls(SPECS[arch]["model_type"]):
+            meta = run_reference(folder, head, attn, threads, args.seed, dtype=dtype if how == "compute" else "")
+            print(json.dumps({"folder": str(folder), "dtype": meta["dtype"], "attn": attn, "cases": meta["cases"]}),
+                  flush=True)
     return 0
 
 
