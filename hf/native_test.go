@@ -109,9 +109,13 @@ func TestNativeLoadErrors(t *testing.T) {
 
 	// A bad config value.
 	badCfg := copyModel(t, src, weightsOnly)
-	editConfig(t, badCfg, func(m map[string]any) { m["n_heads"] = "twelve" })
+	editConfig(t, badCfg, func(m map[string]any) { m["activation"] = 5 })
 	_, err = hf.AutoModel.FromPretrained(ctx, badCfg)
-	require.ErrorContains(t, err, `"n_heads" is "twelve", want an integer`)
+	require.ErrorContains(t, err, `"activation" is 5, want a string`)
+	unknownAct := copyModel(t, src, weightsOnly)
+	editConfig(t, unknownAct, func(m map[string]any) { m["activation"] = "swiglu9" })
+	_, err = hf.AutoModel.FromPretrained(ctx, unknownAct)
+	require.ErrorContains(t, err, "activation swiglu9 is not supported natively")
 
 	// A truncated and a garbled safetensors file.
 	cut := copyModel(t, src, weightsOnly)
