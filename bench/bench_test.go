@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/hfpipe/hfpipe/hf"
 	"github.com/hfpipe/hfpipe/hf/tokenizer"
 	"github.com/hfpipe/hfpipe/internal/testenv"
 	"github.com/hfpipe/hfpipe/pipeline"
@@ -147,14 +148,27 @@ func benchModel(b *testing.B) string {
 
 var benchShapes = []struct{ bs, n int }{{1, 16}, {8, 16}, {32, 16}, {1, 128}, {8, 128}, {32, 128}}
 
+// benchLoaders are the two ways the Go side runs the model: natively from
+// its safetensors (the default) and from its TorchScript export.
+var benchLoaders = []struct {
+	name string
+	opts []hf.Option
+}{{"native", nil}, {"torchscript", []hf.Option{hf.WithTorchScript()}}}
+
 // BenchmarkPipelineRun times TextClassification.Run on one batch of texts
-// of exactly n tokens (warmed up first).
+// of exactly n tokens (warmed up first), with each loader.
 func BenchmarkPipelineRun(b *testing.B) {
+	for _, l := range benchLoaders {
+		b.Run(l.name, func(b *testing.B) { benchPipelineRun(b, l.opts) })
+	}
+}
+
+func benchPipelineRun(b *testing.B, opts []hf.Option) {
 	dir := benchModel(b)
 	ctx := context.Background()
 	for _, s := range benchShapes {
 		b.Run(fmt.Sprintf("bs=%d/len=%d", s.bs, s.n), func(b *testing.B) {
-			p, err := pipeline.NewTextClassification(ctx, pipeline.WithModel(dir), pipeline.WithBatchSize(s.bs))
+			p, err := pipeline.NewTextClassification(ctx, pipeline.WithModel(dir), pipeline.WithBatchSize(s.bs), pipeline.WithHF(opts...))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -179,15 +193,25 @@ func BenchmarkPipelineRun(b *testing.B) {
 	}
 }
 
-// BenchmarkForward times Module.Forward alone on ready input tensors.
+// BenchmarkForward times the model's forward pass (Module.Forward) alone
+// on ready input tensors, with each loader.
 func BenchmarkForward(b *testing.B) {
+	for _, l := range benchLoaders {
+		b.Run(l.name, func(b *testing.B) { benchForward(b, l.opts) })
+	}
+}
+
+func benchForward(b *testing.B, opts []hf.Option) {
 	dir := benchModel(b)
 	ctx := context.Background()
-	mod, err := torch.Load(filepath.Join(dir, ExportFile), torch.CPU)
+	mod, err := hf.LoadModel(ctx, dir, hf.HeadSequenceClassification, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer mod.Close()
+	if names := mod.InputNames(); len(names) != 2 || names[0] != "input_ids" || names[1] != "attention_mask" {
+		b.Fatalf("%s reads %q, want input_ids and attention_mask", mod.Source(), names)
+	}
 	for _, s := range benchShapes {
 		b.Run(fmt.Sprintf("bs=%d/len=%d", s.bs, s.n), func(b *testing.B) {
 			ids := make([]int64, s.bs*s.n)
@@ -206,7 +230,7 @@ func BenchmarkForward(b *testing.B) {
 			}
 			defer m.Close()
 			call := func() {
-				out, err := mod.Forward(ctx, x, m)
+				out, err := mod.ForwardTensors(ctx, x, m)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -10,18 +10,25 @@
 // Cases: sentiment-analysis end to end (pipeline.TextClassification.Run vs
 // transformers.pipeline) over batch sizes and text lengths, with latency
 // percentiles and peak RSS; the forward pass alone (Module.Forward vs
-// torch.jit.load of the same file) with the binding's own cost per call
-// (torch.Module.Stats: time in Forward against time inside libtorch); Go's
-// time outside the forward pass; tokenizer throughput (Go vs Hugging Face
-// tokenizers); and a mixed-length corpus classified from a file with and
-// without length-bucketing, against Python's own batch-size variation on
-// its head.
+// torch.jit.load of the TorchScript export) with the binding's own cost
+// per call (hf.Model.Stats: time in Forward against time inside the
+// forward); Go's time outside the forward pass; tokenizer throughput (Go
+// vs Hugging Face tokenizers); and a mixed-length corpus classified from a
+// file with and without length-bucketing, against Python's own batch-size
+// variation on its head.
+//
+// The Go side of every end-to-end cell (both phases) runs twice: with the
+// native model (the default loader, and the Go side of every Go/Python
+// ratio) and with the folder's TorchScript export (hf.WithTorchScript);
+// each cell prints a `ratio native/torchscript=X` line, X being
+// TorchScript's time per forward over native's.
 //
 // Each Go case runs in a child process of hfbench (-worker), each Python
-// case in third_party/tools/bench_python.py, one process per side and case,
-// so peak RSS and warm-up are per case and side; the processes of a cell
-// (Go and two identical Python ones, the second an A/A noise floor) take
-// turns repetition by repetition (see serveCell).
+// case in third_party/tools/bench_python.py, one process per side, loader
+// and case, so peak RSS and warm-up are per case and side; the processes
+// of a cell (Go native, Go TorchScript and two identical Python ones, the
+// second an A/A noise floor) take turns repetition by repetition (see
+// serveCell).
 package main
 
 import (
@@ -336,9 +343,10 @@ func (p *proc) kill() {
 	}
 }
 
-// runCell measures one cell: the processes take turns, command by command,
-// so that a busy machine slows them alike; each repetition starts with a
-// different process.
+// runCell measures one cell: the processes (Go native, Go TorchScript,
+// Python A, Python B) take turns, command by command, so that a busy
+// machine slows them alike; each repetition starts with a different
+// process.
 func (r *runner) runCell(ctx context.Context, c *config, cell *cellOut, model string, texts []string, plan bench.Plan) error {
 	job := cellJob{Model: model, Threads: c.threads, BS: cell.BS, Texts: texts, Plan: plan, RewarmBelow: 0.5}
 	var procs []*proc
@@ -358,8 +366,15 @@ func (r *runner) runCell(ctx context.Context, c *config, cell *cellOut, model st
 		}
 		return err
 	}
-	if err := goProc("go-cell", job); err != nil {
-		return err
+	// Two Go processes, one per loader: the native model (what hfpipe
+	// loads by default, and what every Go/Python ratio uses) and the
+	// folder's TorchScript export, the same run otherwise.
+	for _, loader := range []string{loaderNative, loaderTorchScript} {
+		j := job
+		j.Loader = loader
+		if err := goProc("go-"+loader, j); err != nil {
+			return err
+		}
 	}
 	// Two identical Python processes: the second (B) measures nothing
 	// hfpipe does; its ratio to the first (A) is the noise floor of the
@@ -412,8 +427,11 @@ func (r *runner) runCell(ctx context.Context, c *config, cell *cellOut, model st
 	for _, p := range procs {
 		var err error
 		switch p.name {
-		case "go-cell":
+		case "go-" + loaderNative:
 			cell.GoChild, err = p.finish(&cell.Go)
+		case "go-" + loaderTorchScript:
+			cell.TS, cell.TSChild = new(cellResult), new(child)
+			*cell.TSChild, err = p.finish(cell.TS)
 		case "python":
 			cell.PyChild, err = p.finish(&cell.Py)
 		case "python-b":

@@ -49,22 +49,56 @@ type pyCellResult struct {
 
 // cellOut is one end-to-end cell, both sides.
 type cellOut struct {
-	BS      int          `json:"bs"`
-	Len     int          `json:"len"`
-	Forward bool         `json:"forward"`
-	Go      cellResult   `json:"go"`
-	Py      pyCellResult `json:"python"`
+	BS      int  `json:"bs"`
+	Len     int  `json:"len"`
+	Forward bool `json:"forward"`
+	// Go is the Go side with the native model (what hfpipe loads by
+	// default): every Go/Python ratio of the report is Go's.
+	Go cellResult   `json:"go"`
+	Py pyCellResult `json:"python"`
 	// PyB is a second Python process identical to Py (same script, same
 	// job, taking turns with the others): its ratio to Py is what the
 	// machine alone makes of two identical processes (an A/A test).
 	PyB     *pyCellResult `json:"python_b,omitempty"`
 	GoChild child         `json:"go_child"`
 	PyChild child         `json:"python_child"`
+	// TS is the Go side again with the folder's TorchScript export
+	// (hf.WithTorchScript), in a process of its own taking turns with the
+	// others; nil in the results of a run before native models.
+	TS      *cellResult `json:"go_torchscript,omitempty"`
+	TSChild *child      `json:"go_torchscript_child,omitempty"`
 }
 
-func (c *cellOut) goRate() bench.Summary {
-	return bench.Summarize(bench.Rates(c.Go.E2E, float64(c.BS)))
+// rate is a Go process's end-to-end throughput in sequences per second.
+func (g *cellResult) rate(bs int) bench.Summary {
+	return bench.Summarize(bench.Rates(g.E2E, float64(bs)))
 }
+
+// forwardCost is the binding's cost in the forward-alone phase.
+func (g *cellResult) forwardCost() (bindingCost, bool) {
+	if g.Staged == nil {
+		return bindingCost{}, false
+	}
+	return costOf(g.Staged.ForwardStats)
+}
+
+// e2eCost is the binding's cost in the pipeline's own forward passes.
+func (g *cellResult) e2eCost() (bindingCost, bool) { return costOf(g.E2EStats) }
+
+// hasForward says whether the process timed the forward pass alone.
+func (g *cellResult) hasForward() bool { return g.Staged != nil && len(g.Staged.Forward) > 0 }
+
+// forwardMS is the process's time per forward pass alone, median over
+// repetitions (min–max): the module's call time (Module.Stats) where the
+// run has it, else the staged loop's own timing of the same calls.
+func (g *cellResult) forwardMS() bench.Summary {
+	if bc, ok := g.forwardCost(); ok {
+		return bc.CallMS
+	}
+	return forwardMS(g.Staged.Forward)
+}
+
+func (c *cellOut) goRate() bench.Summary { return c.Go.rate(c.BS) }
 func (c *cellOut) pyRate() bench.Summary {
 	return bench.Summarize(bench.Rates(c.Py.E2E, float64(c.BS)))
 }
@@ -116,16 +150,11 @@ func costOf(stats []callStats) (bindingCost, bool) {
 	return bindingCost{CallMS: bench.Summarize(call), ComputeMS: bench.Summarize(comp), OverheadUS: bench.Summarize(us), Share: bench.Summarize(share)}, true
 }
 
-// forwardCost is the binding's cost in the forward-alone phase.
-func (c *cellOut) forwardCost() (bindingCost, bool) {
-	if c.Go.Staged == nil {
-		return bindingCost{}, false
-	}
-	return costOf(c.Go.Staged.ForwardStats)
-}
+// forwardCost is the binding's cost in the native forward-alone phase.
+func (c *cellOut) forwardCost() (bindingCost, bool) { return c.Go.forwardCost() }
 
-// e2eCost is the binding's cost in the pipeline's own forward passes.
-func (c *cellOut) e2eCost() (bindingCost, bool) { return costOf(c.Go.E2EStats) }
+// e2eCost is the binding's cost in the native pipeline's forward passes.
+func (c *cellOut) e2eCost() (bindingCost, bool) { return c.Go.e2eCost() }
 
 // pct formats a share as a signed percentage.
 func pct(x float64) string {
@@ -150,18 +179,117 @@ func forwardMS(reps []bench.Rep) bench.Summary {
 }
 
 // hasForward says whether both sides timed the forward pass alone.
-func (c *cellOut) hasForward() bool {
-	return c.Go.Staged != nil && len(c.Go.Staged.Forward) > 0 && len(c.Py.Forward) > 0
+func (c *cellOut) hasForward() bool { return c.Go.hasForward() && len(c.Py.Forward) > 0 }
+
+// goForwardMS is Go's (native) time per forward pass alone, median over
+// repetitions (min–max).
+func (c *cellOut) goForwardMS() bench.Summary { return c.Go.forwardMS() }
+
+// The native/TorchScript comparisons are speed ratios, TorchScript's time
+// over native's (medians): above 1 means the native model is faster. Each
+// is false where the cell lacks the measurement.
+
+// loaderE2E compares the two Go processes end to end (native seq/s over
+// TorchScript's).
+func (c *cellOut) loaderE2E() (float64, bool) {
+	if c.TS == nil || len(c.TS.E2E) == 0 || len(c.Go.E2E) == 0 {
+		return math.NaN(), false
+	}
+	return c.Go.rate(c.BS).Median / c.TS.rate(c.BS).Median, true
 }
 
-// goForwardMS is Go's time per forward pass, median over repetitions
-// (min–max): the module's call time (Module.Stats) where the run has it,
-// else the staged loop's own timing of the same calls.
-func (c *cellOut) goForwardMS() bench.Summary {
-	if bc, ok := c.forwardCost(); ok {
-		return bc.CallMS
+// loaderRun compares the forward passes inside the pipeline's Run, timed
+// by each model's counters (Module.Stats call time per forward).
+func (c *cellOut) loaderRun() (float64, bool) {
+	if c.TS == nil {
+		return math.NaN(), false
 	}
-	return forwardMS(c.Go.Staged.Forward)
+	n, okN := c.Go.e2eCost()
+	t, okT := c.TS.e2eCost()
+	if !okN || !okT {
+		return math.NaN(), false
+	}
+	return t.CallMS.Median / n.CallMS.Median, true
+}
+
+// loaderAlone compares the forward passes alone (the staged loop).
+func (c *cellOut) loaderAlone() (float64, bool) {
+	if c.TS == nil || !c.TS.hasForward() || !c.Go.hasForward() {
+		return math.NaN(), false
+	}
+	return c.TS.forwardMS().Median / c.Go.forwardMS().Median, true
+}
+
+// loaderForward is the cell's native/TorchScript forward ratio: the
+// forward pass alone where the cell times it, else the forward passes
+// inside Run; phase says which.
+func (c *cellOut) loaderForward() (q float64, phase string, ok bool) {
+	if q, ok := c.loaderAlone(); ok {
+		return q, "forward alone", true
+	}
+	if q, ok := c.loaderRun(); ok {
+		return q, "forward in Run", true
+	}
+	return math.NaN(), "", false
+}
+
+// loaderAgreement compares the first batch's results of the two loaders.
+func (c *cellOut) loaderAgreement() (same, n int, maxDiff float64) {
+	if c.TS == nil {
+		return
+	}
+	for i := range min(len(c.Go.FirstResults), len(c.TS.FirstResults)) {
+		g, t := c.Go.FirstResults[i], c.TS.FirstResults[i]
+		n++
+		if g.Label == t.Label {
+			same++
+		}
+		maxDiff = math.Max(maxDiff, math.Abs(g.Score-t.Score))
+	}
+	return
+}
+
+// shareOf is the binding's cost of a process as a share of the compute:
+// the forward-alone phase's where measured, else the pipeline's.
+func shareOf(g *cellResult) string {
+	if bc, ok := g.forwardCost(); ok {
+		return pct(bc.Share.Median)
+	}
+	if bc, ok := g.e2eCost(); ok {
+		return pct(bc.Share.Median) + " in Run"
+	}
+	return "n/a"
+}
+
+// loaderLine is the cell's `ratio native/torchscript=X` line; false
+// without a TorchScript run.
+func (c *cellOut) loaderLine() (string, bool) {
+	q, phase, ok := c.loaderForward()
+	if !ok {
+		return "", false
+	}
+	var nat, ts bench.Summary
+	if phase == "forward alone" {
+		nat, ts = c.Go.forwardMS(), c.TS.forwardMS()
+	} else {
+		n, _ := c.Go.e2eCost()
+		t, _ := c.TS.e2eCost()
+		nat, ts = n.CallMS, t.CallMS
+	}
+	l := fmt.Sprintf("ratio native/torchscript=%.3f bs=%d len=%d (%s: native %s ms, torchscript %s ms per forward", q, c.BS, c.Len, phase, num(nat.Median), num(ts.Median))
+	if r, ok := c.loaderRun(); ok && phase != "forward in Run" {
+		l += fmt.Sprintf("; forward in Run %.3f", r)
+	}
+	if e, ok := c.loaderE2E(); ok {
+		l += fmt.Sprintf("; e2e %.2f: native %.1f seq/s, torchscript %.1f seq/s", e, c.Go.rate(c.BS).Median, c.TS.rate(c.BS).Median)
+	}
+	l += fmt.Sprintf("; binding native %s, torchscript %s", shareOf(&c.Go), shareOf(c.TS))
+	if aa, ok := c.aaForward(); ok {
+		l += fmt.Sprintf("; python B/A forward=%.3f", aa)
+	} else if aa, ok := c.aaE2E(); ok {
+		l += fmt.Sprintf("; python B/A e2e=%.3f", aa)
+	}
+	return l + ")", true
 }
 
 // crossOverhead is how much longer Go's forward pass takes than Python's
@@ -231,6 +359,9 @@ func (c *cellOut) ratioLines() []string {
 		med, share, total := stageMS(c.Go.Staged)
 		lines = append(lines, fmt.Sprintf("ratio go-outside-forward bs=%d len=%d: share=%.2f%% of %s ms (tokenize %s, pad %s, tensors %s, output %s, postprocess %s ms)",
 			c.BS, c.Len, 100*share, num(total), num(med["tokenize"]), num(med["pad"]), num(med["tensors"]), num(med["output"]), num(med["postprocess"])))
+	}
+	if l, ok := c.loaderLine(); ok {
+		lines = append(lines, l)
 	}
 	return lines
 }
@@ -467,12 +598,7 @@ func (r *report) worstCost() (cell *cellOut, phase string, cost bindingCost, ok 
 func (r *report) targets() [][3]string {
 	var rows [][3]string
 	if len(r.Cells) > 0 {
-		short := r.Cells[0]
-		for _, c := range r.Cells {
-			if c.BS == 1 && c.Len < short.Len || short.BS != 1 && c.BS == 1 {
-				short = c
-			}
-		}
+		short := r.shortCell()
 		ratio := func(c *cellOut) float64 { return c.goRate().Median / c.pyRate().Median }
 		var worst *cellOut
 		for _, c := range r.Cells {
@@ -517,6 +643,7 @@ func (r *report) targets() [][3]string {
 		} else if haveX {
 			rows = append(rows, [3]string{"binding adds ≤ 2% to the forward pass", cross + " (no direct measurement in this run)", yesNo(hiX <= 0.02)})
 		}
+		rows = append(rows, r.loaderTargets()...)
 		if c := r.cell(32, 128); c != nil && c.Go.Staged != nil {
 			_, share, _ := stageMS(c.Go.Staged)
 			rows = append(rows, [3]string{"Go's time outside forward ≤ 5% of the total (bs=32 len=128)", fmt.Sprintf("%.2f%%", 100*share), yesNo(share <= 0.05)})
@@ -546,6 +673,80 @@ func (r *report) targets() [][3]string {
 	return rows
 }
 
+// shortCell is the cell of batch 1 with the shortest texts (batch 1 × 16
+// tokens in a full run), else the first; nil without cells.
+func (r *report) shortCell() *cellOut {
+	if len(r.Cells) == 0 {
+		return nil
+	}
+	short := r.Cells[0]
+	for _, c := range r.Cells {
+		if c.BS == 1 && c.Len < short.Len || short.BS != 1 && c.BS == 1 {
+			short = c
+		}
+	}
+	return short
+}
+
+// loaderTargets are the native model's rows: native at least as fast as
+// TorchScript in every cell, and the binding's cost of the native forward
+// pass at batch 1 × 16 tokens. None for a run without TorchScript
+// processes.
+func (r *report) loaderTargets() [][3]string {
+	var worst, worstE2E *cellOut
+	var q, qE2E float64
+	phase := ""
+	for _, c := range r.Cells {
+		if x, ph, ok := c.loaderForward(); ok && (worst == nil || x < q) {
+			worst, q, phase = c, x, ph
+		}
+		if x, ok := c.loaderE2E(); ok && (worstE2E == nil || x < qE2E) {
+			worstE2E, qE2E = c, x
+		}
+	}
+	if worst == nil {
+		return nil
+	}
+	var rows [][3]string
+	m := fmt.Sprintf("lowest %.3f× (bs=%d len=%d, %s)", q, worst.BS, worst.Len, phase)
+	if worstE2E != nil {
+		m += fmt.Sprintf("; end to end lowest %.2f× (bs=%d len=%d)", qE2E, worstE2E.BS, worstE2E.Len)
+	}
+	lo, hi, ok := r.aaRange((*cellOut).aaForward)
+	if !ok {
+		lo, hi, ok = r.aaRange((*cellOut).aaE2E)
+	}
+	v := yesNo(q >= 1.0)
+	if ok {
+		m += fmt.Sprintf("; A/A noise floor: Python B/Python A %.3f–%.3f×", lo, hi)
+		if q < 1.0 && 1/q <= math.Max(hi, 1/lo) {
+			v += " (within the A/A noise floor)"
+		}
+	}
+	rows = append(rows, [3]string{"native forward ≥ TorchScript in every cell (native/TorchScript: TorchScript's time per forward over native's, forward alone where the cell times it, else the forward passes in `Run`)", m, v})
+
+	if c := r.shortCell(); c != nil {
+		bc, ok := c.Go.forwardCost()
+		where := "forward alone"
+		if !ok {
+			bc, ok = c.Go.e2eCost()
+			where = "in `Run`"
+		}
+		if ok {
+			m := fmt.Sprintf("%s, %s µs per call of %s ms inside libtorch (%s; (CallTime − ComputeTime)/ComputeTime of `Model.Stats()`, median over repetitions, range %s – %s)",
+				pct(bc.Share.Median), num(bc.OverheadUS.Median), num(bc.ComputeMS.Median), where, pct(bc.Share.Min), pct(bc.Share.Max))
+			if e, ok := c.Go.e2eCost(); ok && where != "in `Run`" {
+				m += fmt.Sprintf("; in `Run`: %s", pct(e.Share.Median))
+			}
+			if c.TS != nil {
+				m += fmt.Sprintf("; TorchScript: %s", shareOf(c.TS))
+			}
+			rows = append(rows, [3]string{fmt.Sprintf("binding adds ≤ 2%% to the native forward pass at batch %d × %d tokens", c.BS, c.Len), m, yesNo(bc.Share.Median <= 0.02)})
+		}
+	}
+	return rows
+}
+
 // verdict is the bucketing verdict: speed and output equality apart.
 func verdict(fast, same bool) string {
 	switch {
@@ -557,6 +758,54 @@ func verdict(fast, same bool) string {
 		return "speed **fails**; outputs hold"
 	}
 	return "**fails**"
+}
+
+// loaderSection writes the native vs TorchScript section; nothing for a
+// run without TorchScript processes.
+func (r *report) loaderSection(w func(string, ...any)) {
+	has := false
+	for _, c := range r.Cells {
+		has = has || c.TS != nil
+	}
+	if !has {
+		return
+	}
+	w("## Native model vs TorchScript export (Go)\n\n")
+	w("Every cell runs the Go side twice, in two processes that take turns with the Python ones: with the native model (`model.safetensors` run in place by the shim's C++ over ATen; the default, and the Go side everywhere else in this report) and with the folder's TorchScript export (`pipeline.WithHF(hf.WithTorchScript())`), both phases each: end to end (`Run`) and, in cells of at most %d tokens per batch, the forward pass alone. ", r.Settings.ForwardMaxTokens)
+	w("Ratios are native/TorchScript speed ratios (TorchScript's time over native's; above 1: native is faster). *Forward in `Run`* is the time per call in `Module.Forward` during the end-to-end phase (`Model.Stats`), so every cell has a forward comparison; *forward alone* the staged loop's. *Binding* is (CallTime − ComputeTime)/ComputeTime of `Model.Stats()`, forward alone where measured, else in `Run`. *Python B/A* is the noise floor of a comparison between two processes (forward alone where measured, else end to end).\n\n")
+	w("| batch | tokens | native seq/s | TorchScript seq/s | end to end native/TS | forward in `Run` ms native / TS | native/TS | forward alone ms native / TS | native/TS | binding native / TS | peak RSS MiB native / TS | labels native = TS | Python B/A |\n")
+	w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, c := range r.Cells {
+		if c.TS == nil {
+			continue
+		}
+		e2e, run, alone, inRun, fwd, aa := "n/a", "n/a", "", "n/a", "", ""
+		if q, ok := c.loaderE2E(); ok {
+			e2e = fmt.Sprintf("**%.2f**", q)
+		}
+		n, okN := c.Go.e2eCost()
+		t, okT := c.TS.e2eCost()
+		if okN && okT {
+			inRun = fmt.Sprintf("%s / %s", num(n.CallMS.Median), num(t.CallMS.Median))
+		}
+		if q, ok := c.loaderRun(); ok {
+			run = fmt.Sprintf("**%.3f**", q)
+		}
+		if q, ok := c.loaderAlone(); ok {
+			fwd = fmt.Sprintf("%s / %s", num(c.Go.forwardMS().Median), num(c.TS.forwardMS().Median))
+			alone = fmt.Sprintf("**%.3f**", q)
+		}
+		if q, ok := c.aaForward(); ok {
+			aa = fmt.Sprintf("%.3f", q)
+		} else if q, ok := c.aaE2E(); ok {
+			aa = fmt.Sprintf("%.3f (end to end)", q)
+		}
+		same, cnt, d := c.loaderAgreement()
+		w("| %d | %d | %s | %s | %s | %s | %s | %s | %s | %s / %s | %.0f / %.0f | %d/%d (max score diff %.2g) | %s |\n", c.BS, c.Len,
+			spread(c.Go.rate(c.BS)), spread(c.TS.rate(c.BS)), e2e, inRun, run, fwd, alone, shareOf(&c.Go), shareOf(c.TS),
+			mib(c.Go.PeakRSSKiB), mib(c.TS.PeakRSSKiB), same, cnt, d, aa)
+	}
+	w("\n")
 }
 
 func (r *report) markdown() string {
@@ -584,10 +833,10 @@ func (r *report) markdown() string {
 	w("\n- **Versions:** Go %s, libtorch %s (the venv's torch wheel, shared by both sides), Python %s, torch %s, transformers %s, tokenizers %s, numpy %s\n",
 		r.Machine.GoVersion, r.Machine.Libtorch, r.Python.Python, r.Python.Torch, r.Python.Transformers, r.Python.Tokenizers, r.Python.Numpy)
 	w("- **Threads:** %d libtorch intra-op threads on both sides (`torch.SetNumThreads(%d)` / `torch.set_num_threads(%d)`); Go GOMAXPROCS %d\n", c.Threads, c.Threads, c.Threads, r.Machine.Cores)
-	w("- **Model:** random-initialised distilbert-base-uncased-finetuned-sst-2-english shape (6 layers, dim 768, 66M parameters, real uncased vocabulary) from `third_party/tools/make_model.py` (default arguments) + `export.py --head sequence-classification`, in `%s`\n", relPath(r.Model))
-	w("- **Timing:** every case runs in its own process per side (Go: a child of hfbench; Python: third_party/tools/bench_python.py). The processes of one end-to-end cell (Go and two identical Python processes, A and B) live side by side and take turns, repetition by repetition, each repetition starting with another process, so that background load on a busy machine hits them alike; a process waiting for its turn is idle. Python B runs the same script and job as Python A: its ratio to A (*A/A*) shows what differences the machine alone produces between two identical processes, the noise floor of every Go/Python ratio. Each first makes %d untimed warm-up calls of the exact shape (TorchScript's profiling executor specialises on its first calls of a shape; the Python pipeline warms the same way), then %d repetitions, each of at least %.2g s and one call, starting with one untimed call when calls are shorter than 0.5 s (the other processes ran in between). Throughputs are the median over repetitions with the min–max range in brackets; latency percentiles pool every timed call (with few calls, p99 is close to the maximum). Peak RSS is VmHWM/`ru_maxrss` of each side's process right after its end-to-end phase.\n",
+	w("- **Model:** random-initialised distilbert-base-uncased-finetuned-sst-2-english shape (6 layers, dim 768, 66M parameters, real uncased vocabulary) from `third_party/tools/make_model.py` (default arguments) + `export.py --head sequence-classification`, in `%s`. Go runs it natively (its `model.safetensors`, used in place by the shim's C++ over ATen: what `pipeline.NewTextClassification` loads by default) and, in a second process per cell, from the TorchScript export `%s` (`pipeline.WithHF(hf.WithTorchScript())`); Python's pipeline reads the safetensors (eager PyTorch), its forward-alone loop the TorchScript export\n", relPath(r.Model), bench.ExportFile)
+	w("- **Timing:** every case runs in its own process per side (Go: a child of hfbench; Python: third_party/tools/bench_python.py). The processes of one end-to-end cell (two Go processes, one with the native model and one with the TorchScript export, and two identical Python processes, A and B) live side by side and take turns, repetition by repetition, each repetition starting with another process, so that background load on a busy machine hits them alike; a process waiting for its turn is idle. Python B runs the same script and job as Python A: its ratio to A (*A/A*) shows what differences the machine alone produces between two identical processes, the noise floor of every Go/Python ratio. Each first makes %d untimed warm-up calls of the exact shape (TorchScript's profiling executor specialises on its first calls of a shape; the Python pipeline warms the same way), then %d repetitions, each of at least %.2g s and one call, starting with one untimed call when calls are shorter than 0.5 s (the other processes ran in between). Throughputs are the median over repetitions with the min–max range in brackets; latency percentiles pool every timed call (with few calls, p99 is close to the maximum). Peak RSS is VmHWM/`ru_maxrss` of each side's process right after its end-to-end phase.\n",
 		r.Plan.Warmup, r.Plan.Reps, r.Plan.RepSeconds)
-	w("- **Ratios** are speed ratios: above 1 means Go is faster (Python B/Python A: above 1 means B was faster).\n\n")
+	w("- **Ratios** are speed ratios: above 1 means Go is faster (Python B/Python A: above 1 means B was faster). Go means the native model, what users get, in every Go/Python ratio and Go column; the TorchScript runs appear only where named, and *native/TorchScript* (TorchScript's time over native's) above 1 means the native model is faster.\n\n")
 
 	if rows := r.targets(); len(rows) > 0 {
 		w("## Targets\n\n")
@@ -600,7 +849,7 @@ func (r *report) markdown() string {
 
 	if len(r.Cells) > 0 {
 		w("## Sentiment analysis end to end\n\n")
-		w("Go: `pipeline.NewTextClassification(WithModel(dir), WithBatchSize(bs)).Run(ctx, texts...)`, one call per batch (TorchScript through the binding). ")
+		w("Go: `pipeline.NewTextClassification(WithModel(dir), WithBatchSize(bs)).Run(ctx, texts...)`, one call per batch (the native model, the default). ")
 		w("Python: `transformers.pipeline(\"sentiment-analysis\", model=dir)(texts, batch_size=bs, truncation=True)` (eager PyTorch, what users run). ")
 		w("Every text of a cell has exactly `tokens` tokens, so neither side pads. Latencies are per batch call. Python columns are Python A's; *Python B/A* is the A/A ratio of the two identical Python processes. *Binding in `Run`* is the binding's direct cost in the pipeline's own forward passes (see the next section): time in `Module.Forward` beyond libtorch's compute, per call and in %% of the compute, median over repetitions.\n\n")
 		w("| batch | tokens | Go seq/s | Python seq/s | Go/Python | Python B/A | Go p50 / p99 ms | Python p50 / p99 ms | Go peak RSS MiB | Python peak RSS MiB | binding in `Run` | labels Go = Python |\n")
@@ -620,14 +869,15 @@ func (r *report) markdown() string {
 				mib(cl.Go.PeakRSSKiB), mib(cl.Py.PeakRSSKiB), bind, same, n, d)
 		}
 		w("\n![throughput](%s)\n\n", relTo(c.Out, c.Plot))
+		r.loaderSection(w)
 
 		w("## Forward pass alone (binding overhead)\n\n")
-		w("The same TorchScript file on both sides: Go `torch.Module.Forward` (cgo, IValue in/out, under `c10::InferenceMode`) vs Python `torch.jit.load(...)(*inputs)` under `torch.inference_mode()`; mean ms per forward, median over repetitions (min–max). Measured in cells of at most %d tokens per batch (the binding's own cost is per call, so small cells show it best).\n\n", c.ForwardMaxTokens)
-		w("*Go call* is the time from entering `Module.Forward` to its return; *libtorch compute* the time inside libtorch's forward on the shim's thread (`std::chrono::steady_clock` in C++), for the same calls (`torch.Module.Stats`); the *binding overhead* is their difference: converting the inputs, handing the call to the forward thread and waking the goroutine, converting the output. ")
+		w("Go: the native model's forward through the binding, `hf.Model.ForwardTensors` → `torch.Module.Forward` (cgo, tensors in/out, under `c10::InferenceMode`), on a model of its own loaded like the pipeline's; Python: `torch.jit.load` of the TorchScript export, `(*inputs)` under `torch.inference_mode()`. Go/Python here thus also compares the native forward with TorchScript's; *Go TorchScript/Python* is the same comparison with the Go process that runs the export, the same file on both sides. Mean ms per forward, median over repetitions (min–max). Measured in cells of at most %d tokens per batch (the binding's own cost is per call, so small cells show it best).\n\n", c.ForwardMaxTokens)
+		w("*Go call* is the time from entering `Module.Forward` to its return; *libtorch compute* the time inside the forward on the shim's thread (the native C++ forward over ATen; `std::chrono::steady_clock` in C++), for the same calls (`Model.Stats`, `torch.Module.Stats`); the *binding overhead* is their difference: converting the inputs, handing the call to the forward thread and waking the goroutine, converting the output. ")
 		w("This is the binding's cost itself: the Go caller's time beyond libtorch's own compute, measured on the same calls in the same process, so the noise that makes two processes differ (see *Python B/A*) does not enter it. ")
 		w("Python's call through pybind11 also costs something beyond the compute, so the overhead is an upper bound on what Go adds relative to Python. ")
 		w("*Go/Python* compares Go's call with Python A's forward in the other process, as a speed ratio; *Python B/A* is the same comparison between the two identical Python processes, its noise floor.\n\n")
-		w("| batch | tokens | Go call ms | libtorch compute ms | binding overhead µs per call | binding overhead %% of compute | Python ms | Go/Python speed | Python B/A |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		w("| batch | tokens | Go call ms | libtorch compute ms | binding overhead µs per call | binding overhead %% of compute | Python ms | Go/Python speed | Go TorchScript/Python | Python B/A |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, cl := range r.Cells {
 			if !cl.hasForward() {
 				continue
@@ -637,14 +887,17 @@ func (r *report) markdown() string {
 			if bc, ok := cl.forwardCost(); ok {
 				call, comp, us, share = spread(bc.CallMS), spread(bc.ComputeMS), spread(bc.OverheadUS), pctSpread(bc.Share)
 			}
-			aa := ""
+			aa, ts := "", ""
 			if q, ok := cl.aaForward(); ok {
 				aa = fmt.Sprintf("%.3f", q)
 			}
-			w("| %d | %d | %s | %s | %s | %s | %s | %.3f | %s |\n", cl.BS, cl.Len, call, comp, us, share, spread(pf), pf.Median/gf.Median, aa)
+			if cl.TS != nil && cl.TS.hasForward() {
+				ts = fmt.Sprintf("%.3f", pf.Median/cl.TS.forwardMS().Median)
+			}
+			w("| %d | %d | %s | %s | %s | %s | %s | %.3f | %s | %s |\n", cl.BS, cl.Len, call, comp, us, share, spread(pf), pf.Median/gf.Median, ts, aa)
 		}
 		w("\n## Where Go's time goes\n\n")
-		w("The pipeline's steps run one by one (same code as `Run`): tokenize (`pipeline.Preprocess`), pad (`Tokenizer.Pad`), tensors (`torch.FromSlice` of ids and mask), forward (`Module.Forward`), output (`torch.ToSlice` of the logits, Close), postprocess (`Postprocess`). Median ms per call; the share outside forward is summed over all timed calls.\n\n")
+		w("The pipeline's steps run one by one (same code as `Run`): tokenize (`pipeline.Preprocess`), pad (`Tokenizer.Pad`), tensors (`torch.FromSlice` of ids and mask), forward (the native model's `Module.Forward`), output (`torch.ToSlice` of the logits, Close), postprocess (`Postprocess`). Median ms per call; the share outside forward is summed over all timed calls.\n\n")
 		w("| batch | tokens | tokenize | pad | tensors | forward | output | postprocess | outside forward | `Run` p50 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, cl := range r.Cells {
 			if cl.Go.Staged == nil {
@@ -685,7 +938,7 @@ func (r *report) markdown() string {
 			row("Go bucketed vs Go unbucketed", goBU)
 			row(fmt.Sprintf("Go bucketed vs Python batch %d", co.BS), goBPy)
 			row(fmt.Sprintf("Go unbucketed vs Python batch %d", co.BS), goUPy)
-			w("\nGo against Python also includes the difference between TorchScript (Go) and eager PyTorch (Python) kernels.\n\n")
+			w("\nGo (the native model) against Python (eager PyTorch) also includes any difference between the two forward implementations.\n\n")
 		}
 	}
 

@@ -148,6 +148,13 @@ func TestMarkdownRender(t *testing.T) {
 	c.Py.E2E = []bench.Rep{rep(9, 1), rep(9, 1)}
 	c.Py.Forward = []bench.Rep{rep(10, 0.95)}
 	c.PyB = &pyCellResult{E2E: []bench.Rep{rep(9, 1), rep(9, 1)}, Forward: []bench.Rep{rep(10, 0.95)}}
+	c.Go.Loader, c.Go.Source = loaderNative, "native distilbert (sdpa attention)"
+	c.TS = &cellResult{Loader: loaderTorchScript, Source: "TorchScript export " + bench.ExportFile,
+		E2E: []bench.Rep{rep(9, 1), rep(10, 1)}, PeakRSSKiB: 2048 << 10,
+		E2EStats: []callStats{{Forwards: 9, ComputeSeconds: 0.9, CallSeconds: 0.909}, {Forwards: 10, ComputeSeconds: 1, CallSeconds: 1.01}},
+		Staged: &staged{Forward: []bench.Rep{rep(10, 0.99)}, ForwardStats: []callStats{{Forwards: 10, ComputeSeconds: 0.98, CallSeconds: 0.99}},
+			Stages: map[string][]float64{"forward": {0.099}}}}
+	c.TSChild = &child{}
 	co := &corpusOut{BS: 8, PyRef: &pyCorpusRef{BS: 8, Batched: results(0.5), Single: results(0.5 + 2e-6)}}
 	co.Go = corpusResult{Texts: 1, Labels: 1, LabelsEqual: 1, MaxScoreDiff: 1e-6, HeadBucketed: results(0.5), HeadUnbucketed: results(0.5),
 		Bucketed: []bench.Rep{rep(1, 1)}, Unbucketed: []bench.Rep{rep(1, 2)}}
@@ -161,14 +168,93 @@ func TestMarkdownRender(t *testing.T) {
 	}
 	md := r.markdown()
 	for _, want := range []string{"| binding adds ≤ 2% to the forward pass | direct", "libtorch compute ms", "Python B/A", "**+0.11%**",
-		"µs (+0.11%)", "Python's own batch-size variation", "Notes: the binding's forward thread", "| length-bucketing ≥ 1.5×"} {
+		"µs (+0.11%)", "Python's own batch-size variation", "Notes: the binding's forward thread", "| length-bucketing ≥ 1.5×",
+		// the native/TorchScript comparison, side by side
+		"## Native model vs TorchScript export (Go)", "| native forward ≥ TorchScript in every cell", "lowest 1.099× (bs=1 len=16, forward alone)",
+		"| binding adds ≤ 2% to the native forward pass at batch 1 × 16 tokens | +0.11%", "; TorchScript: +1.02% | **holds** |",
+		"| 1 | 16 | 10.5 (10.0–11.0) | 9.50 (9.00–10.0) | **1.11** | 86.0 / 101 | **1.174** | 90.1 / 99.0 | **1.099** | +0.11% / +1.02% | 0 / 2048 | 0/0 (max score diff 0) | 1.000 |",
+		"| Go TorchScript/Python |", "ratio native/torchscript=1.099 bs=1 len=16 (forward alone: native 90.1 ms, torchscript 99.0 ms per forward; forward in Run 1.174; e2e 1.11: native 10.5 seq/s, torchscript 9.5 seq/s; binding native +0.11%, torchscript +1.02%; python B/A forward=1.000)",
+		"Go means the native model"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
-	for _, gone := range []string{"what-if", "pinned", "Proposed change"} {
+	for _, gone := range []string{"what-if", "pinned", "Proposed change", "TorchScript through the binding"} {
 		if strings.Contains(strings.ToLower(md), strings.ToLower(gone)) {
 			t.Errorf("report still mentions %q", gone)
 		}
+	}
+}
+
+// TestLoaderComparison checks the native/TorchScript ratios: TorchScript's
+// time over native's, from the forward pass alone where the cell has it,
+// else from the forward passes in Run, and the verdicts.
+func TestLoaderComparison(t *testing.T) {
+	native := cellResult{Loader: loaderNative, E2E: []bench.Rep{rep(20, 1)},
+		E2EStats: []callStats{{Forwards: 20, ComputeSeconds: 0.8, CallSeconds: 0.808}}} // 40.4 ms per forward, +1%
+	ts := &cellResult{Loader: loaderTorchScript, E2E: []bench.Rep{rep(16, 1)},
+		E2EStats: []callStats{{Forwards: 16, ComputeSeconds: 0.8, CallSeconds: 0.8}}} // 50 ms per forward
+	big := &cellOut{BS: 32, Len: 512, Go: native, TS: ts} // no forward-alone phase
+	if q, ok := big.loaderE2E(); !ok || !near(q, 20.0/16) {
+		t.Errorf("loaderE2E = %v, %v; want 1.25", q, ok)
+	}
+	if q, phase, ok := big.loaderForward(); !ok || phase != "forward in Run" || !near(q, 50/40.4) {
+		t.Errorf("loaderForward = %v, %q, %v; want 50/40.4 in Run", q, phase, ok)
+	}
+	l, ok := big.loaderLine()
+	if !ok || !strings.HasPrefix(l, "ratio native/torchscript=1.238 bs=32 len=512 (forward in Run: native 40.4 ms, torchscript 50.0 ms per forward; e2e 1.25") ||
+		!strings.Contains(l, "binding native +1.00% in Run, torchscript +0.00% in Run") {
+		t.Errorf("loader line = %q", l)
+	}
+	if strings.Contains(l, "forward in Run 1.") {
+		t.Errorf("the Run ratio twice in %q", l)
+	}
+
+	// The short cell: forward alone, where native is slower.
+	small := &cellOut{BS: 1, Len: 16, Forward: true}
+	small.Go = cellResult{E2E: []bench.Rep{rep(10, 1)}, E2EStats: []callStats{{Forwards: 10, ComputeSeconds: 0.5, CallSeconds: 0.5075}},
+		Staged: &staged{Forward: []bench.Rep{rep(10, 0.5)}, ForwardStats: []callStats{{Forwards: 10, ComputeSeconds: 0.5, CallSeconds: 0.515}}}} // 51.5 ms, +3%
+	small.TS = &cellResult{E2E: []bench.Rep{rep(10, 1)}, E2EStats: []callStats{{Forwards: 10, ComputeSeconds: 0.5, CallSeconds: 0.505}},
+		Staged: &staged{Forward: []bench.Rep{rep(10, 0.5)}, ForwardStats: []callStats{{Forwards: 10, ComputeSeconds: 0.5, CallSeconds: 0.5}}}} // 50 ms
+	small.Py.E2E, small.Py.Forward = []bench.Rep{rep(10, 1)}, []bench.Rep{rep(10, 0.5)}
+	small.PyB = &pyCellResult{E2E: []bench.Rep{rep(10, 1)}, Forward: []bench.Rep{rep(10, 0.485)}} // A/A 1.031
+	if q, phase, ok := small.loaderForward(); !ok || phase != "forward alone" || !near(q, 50/51.5) {
+		t.Errorf("loaderForward = %v, %q, %v; want 50/51.5 alone", q, phase, ok)
+	}
+	if q, ok := small.loaderRun(); !ok || !near(q, 50.5/50.75) {
+		t.Errorf("loaderRun = %v, %v", q, ok)
+	}
+	r := &report{Cells: []*cellOut{small, big}}
+	rows := r.loaderTargets()
+	if len(rows) != 2 {
+		t.Fatalf("loader targets = %q", rows)
+	}
+	if !strings.Contains(rows[0][1], "lowest 0.971× (bs=1 len=16, forward alone); end to end lowest 1.00× (bs=1 len=16)") ||
+		rows[0][2] != "**fails** (within the A/A noise floor)" {
+		t.Errorf("native ≥ TorchScript row = %q", rows[0])
+	}
+	if !strings.HasPrefix(rows[1][0], "binding adds ≤ 2% to the native forward pass at batch 1 × 16 tokens") ||
+		!strings.HasPrefix(rows[1][1], "+3.00%, 1500 µs per call of 50.0 ms inside libtorch (forward alone;") ||
+		!strings.Contains(rows[1][1], "in `Run`: +1.50%; TorchScript: +0.00%") || rows[1][2] != "**fails**" {
+		t.Errorf("binding row = %q", rows[1])
+	}
+	// Beyond the noise floor.
+	small.PyB.Forward = []bench.Rep{rep(10, 0.495)} // A/A 1.010
+	if v := r.loaderTargets()[0][2]; v != "**fails**" {
+		t.Errorf("verdict %q beyond the noise floor", v)
+	}
+	// Native at least as fast everywhere holds.
+	small.Go.Staged.ForwardStats[0].CallSeconds = 0.5
+	if v := r.loaderTargets()[0][2]; v != "**holds**" {
+		t.Errorf("verdict %q with native as fast", v)
+	}
+	// A run without TorchScript processes (older results) has no rows,
+	// no section and no native/torchscript lines.
+	small.TS, big.TS = nil, nil
+	if rows := r.loaderTargets(); rows != nil {
+		t.Errorf("rows without TorchScript: %q", rows)
+	}
+	if md := r.markdown(); strings.Contains(md, "Native model vs TorchScript") || strings.Contains(md, "native/torchscript=") {
+		t.Error("a run without TorchScript processes reports the comparison")
 	}
 }

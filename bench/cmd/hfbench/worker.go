@@ -9,13 +9,13 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hfpipe/hfpipe/bench"
+	"github.com/hfpipe/hfpipe/hf"
 	"github.com/hfpipe/hfpipe/hf/tokenizer"
 	"github.com/hfpipe/hfpipe/pipeline"
 	"github.com/hfpipe/hfpipe/torch"
@@ -25,13 +25,37 @@ import (
 // -job JOB.json -result OUT.json`), one per case, so that each has a clean
 // peak RSS and its own libtorch state, as each Python run has.
 
+// The loaders a Go cell process can run the model with (cellJob.Loader).
+const (
+	// loaderNative: the model's safetensors run natively (C++ over ATen in
+	// the shim), what hf and pipeline load by default.
+	loaderNative = "native"
+	// loaderTorchScript: the folder's TorchScript export (hf.WithTorchScript).
+	loaderTorchScript = "torchscript"
+)
+
+// loaderOptions are the hf options that select loader; an error for an
+// unknown one.
+func loaderOptions(loader string) ([]hf.Option, error) {
+	switch loader {
+	case loaderNative, "":
+		return nil, nil
+	case loaderTorchScript:
+		return []hf.Option{hf.WithTorchScript()}, nil
+	}
+	return nil, fmt.Errorf("unknown loader %q (want %s or %s)", loader, loaderNative, loaderTorchScript)
+}
+
 // cellJob is one (batch size, text length) cell of the end-to-end grid.
 type cellJob struct {
-	Model   string     `json:"model"`
-	Threads int        `json:"threads"`
-	BS      int        `json:"bs"`
-	Texts   []string   `json:"texts"` // a multiple of BS; call k takes batch k mod (len/BS)
-	Plan    bench.Plan `json:"plan"`
+	Model   string `json:"model"`
+	Threads int    `json:"threads"`
+	// Loader is how the Go side loads the model: loaderNative ("" too) or
+	// loaderTorchScript. Both phases (end to end and forward alone) use it.
+	Loader string     `json:"loader"`
+	BS     int        `json:"bs"`
+	Texts  []string   `json:"texts"` // a multiple of BS; call k takes batch k mod (len/BS)
+	Plan   bench.Plan `json:"plan"`
 	// RewarmBelow: a repetition starts with one untimed call when the
 	// previous calls took less than this many seconds, since the other
 	// processes of the cell ran in between and left the caches cold.
@@ -66,8 +90,13 @@ type staged struct {
 	Same         bool                 `json:"same"`   // its first results equal Run's
 }
 
-// cellResult is what the Go side of a cell measured.
+// cellResult is what the Go side of a cell measured, with one loader.
 type cellResult struct {
+	// Loader is the job's loader; Source what ran (hf.Model.Source: "native
+	// distilbert (sdpa attention)", "TorchScript export ..."). Both are
+	// empty in the results of a run before native models.
+	Loader       string            `json:"loader,omitempty"`
+	Source       string            `json:"source,omitempty"`
 	Threads      int               `json:"threads"`
 	LoadSeconds  float64           `json:"load_seconds"`
 	E2E          []bench.Rep       `json:"e2e"`
@@ -87,7 +116,8 @@ type cellResult struct {
 //	(the child says "ready" once loaded)
 //	warm PHASE   Plan.Warmup untimed calls; PHASE is e2e (the pipeline)
 //	             or fwd (the forward pass alone: Go times the pipeline's
-//	             steps one by one, Python the TorchScript module)
+//	             steps one by one, with a second model of the job's
+//	             loader; Python the TorchScript module)
 //	rep PHASE    one timed repetition
 //	mark         record the peak RSS (after the e2e phase)
 //	done         write the result file; the child then exits
@@ -95,7 +125,8 @@ type cellServer struct {
 	ctx     context.Context
 	job     cellJob
 	p       *pipeline.TextClassification
-	mod     *torch.Module
+	opts    []hf.Option // the loader's
+	mod     *hf.Model   // the forward-alone phase's model, loaded on its first call
 	batches [][]string
 	res     *cellResult
 	k       map[string]int
@@ -114,23 +145,25 @@ func serveCell(ctx context.Context, job cellJob, in io.Reader, out io.Writer, re
 	if len(job.Texts) == 0 || len(job.Texts)%job.BS != 0 {
 		return fmt.Errorf("cell: %d texts is not a positive multiple of batch size %d", len(job.Texts), job.BS)
 	}
-	s := &cellServer{ctx: ctx, job: job, k: map[string]int{}, last: map[string]float64{}}
+	opts, err := loaderOptions(job.Loader)
+	if err != nil {
+		return err
+	}
+	s := &cellServer{ctx: ctx, job: job, opts: opts, k: map[string]int{}, last: map[string]float64{}}
 	for i := 0; i < len(job.Texts); i += job.BS {
 		s.batches = append(s.batches, job.Texts[i:i+job.BS])
 	}
 	t0 := time.Now()
-	var err error
-	s.p, err = pipeline.NewTextClassification(ctx, pipeline.WithModel(job.Model), pipeline.WithBatchSize(job.BS))
+	s.p, err = pipeline.NewTextClassification(ctx, pipeline.WithModel(job.Model), pipeline.WithBatchSize(job.BS), pipeline.WithHF(opts...))
 	if err != nil {
 		return err
 	}
 	defer s.p.Close()
-	defer func() {
-		if s.mod != nil {
-			s.mod.Close()
-		}
-	}()
-	s.res = &cellResult{Threads: torch.NumThreads(), LoadSeconds: time.Since(t0).Seconds(), MallocTuned: torch.MallocTuned()}
+	defer func() { s.mod.Close() }() // nil-safe
+	if err := checkLoader(s.p.Model.Model, job.Loader); err != nil {
+		return err
+	}
+	s.res = &cellResult{Loader: job.Loader, Source: s.p.Model.Source(), Threads: torch.NumThreads(), LoadSeconds: time.Since(t0).Seconds(), MallocTuned: torch.MallocTuned()}
 	fmt.Fprintln(out, "ready")
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
@@ -171,6 +204,15 @@ func serveCell(ctx context.Context, job cellJob, in io.Reader, out io.Writer, re
 	return errors.New("cell: stdin closed before done")
 }
 
+// checkLoader makes sure m is what loader asks for, so that a model that
+// falls back to the other loader is not timed under the wrong name.
+func checkLoader(m *hf.Model, loader string) error {
+	if want := loader != loaderTorchScript; m.Native() != want {
+		return fmt.Errorf("cell: loader %q, but the model runs %s", loader, m.Source())
+	}
+	return nil
+}
+
 // call makes one call of a phase and returns the latency that phase times.
 func (s *cellServer) call(phase string) (float64, error) {
 	batch := s.batches[s.k[phase]%len(s.batches)]
@@ -195,11 +237,15 @@ func (s *cellServer) call(phase string) (float64, error) {
 		}
 	case "fwd":
 		if s.mod == nil {
-			// The forward pass through the binding's Module.Forward, on
-			// the same TorchScript file: a module of its own, warmed like
-			// the pipeline's.
-			var err error
-			if s.mod, err = torch.Load(filepath.Join(s.job.Model, s.p.Model.Export.File), torch.CPU); err != nil {
+			// The forward pass through the binding's Module.Forward, of
+			// the same loader as the pipeline's: a model of its own
+			// (counters of its own), warmed like the pipeline's.
+			m, err := hf.LoadModel(s.ctx, s.p.Model.Dir, s.p.Model.Head(), s.opts...)
+			if err != nil {
+				return 0, err
+			}
+			s.mod = m
+			if err := checkLoader(m, s.job.Loader); err != nil {
 				return 0, err
 			}
 			s.res.Staged = &staged{Stages: map[string][]float64{}}
@@ -276,8 +322,8 @@ func (s *cellServer) rep(phase string) error {
 
 // stagedCall runs the pipeline's steps one by one, as Run does, and returns
 // the seconds of each (stageNames order: tokenize, pad, tensors, forward
-// through mod.Forward, output, postprocess) and the results.
-func stagedCall(ctx context.Context, p *pipeline.TextClassification, mod *torch.Module, batch []string) ([]float64, [][]pipeline.Result, error) {
+// through mod's Module.Forward, output, postprocess) and the results.
+func stagedCall(ctx context.Context, p *pipeline.TextClassification, mod *hf.Model, batch []string) ([]float64, [][]pipeline.Result, error) {
 	maxLen := min(p.Tokenizer.ModelMaxLength(), p.Model.MaxLength())
 	t := [7]time.Time{time.Now()}
 	encs, err := pipeline.Preprocess(ctx, p.Tokenizer, batch, nil, maxLen)
@@ -290,13 +336,13 @@ func stagedCall(ctx context.Context, p *pipeline.TextClassification, mod *torch.
 		return nil, nil, err
 	}
 	t[2] = time.Now()
-	inputs, err := p.Model.Inputs(b)
+	inputs, err := mod.Inputs(b)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer torch.CloseValue(torch.Tuple(inputs))
 	t[3] = time.Now()
-	o, err := mod.Forward(ctx, inputs...)
+	o, err := mod.ForwardTensors(ctx, inputs...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -304,7 +350,7 @@ func stagedCall(ctx context.Context, p *pipeline.TextClassification, mod *torch.
 	lt, ok := o.(*torch.Tensor)
 	if !ok {
 		torch.CloseValue(o)
-		return nil, nil, fmt.Errorf("cell: the export returned %T, want a tensor", o)
+		return nil, nil, fmt.Errorf("cell: %s returned %T, want a tensor", mod.Source(), o)
 	}
 	logits, err := torch.ToSlice[float32](lt)
 	lt.Close()
