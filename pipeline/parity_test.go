@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hfpipe/hfpipe/hf"
 	"github.com/hfpipe/hfpipe/hf/tokenizer"
 	"github.com/hfpipe/hfpipe/internal/testenv"
 	"github.com/hfpipe/hfpipe/torch"
@@ -45,11 +46,19 @@ func TestModelParity(t *testing.T) {
 	// running the same TorchScript file (the same file and conditions:
 	// bitwise, always) and the eager transformers model (the same kernels
 	// on the same weight placement: bitwise too).
-	goTS := comparison{name: "go=torchscript"}
-	goEager := comparison{name: "go=eager"}
+	// Go runs the model natively (the default) and from the TorchScript
+	// export (WithTorchScript): both against both Python runs.
+	goTS := comparison{name: "go(torchscript)=torchscript"}
+	goEager := comparison{name: "go(torchscript)=eager"}
+	nativeEager := comparison{name: "go(native)=eager"}
 	clf, err := NewTextClassification(ctx, WithModel(dir), WithBatchSize(1))
 	require.NoError(t, err)
 	defer clf.Close()
+	require.True(t, clf.Model.Native())
+	clfTS, err := NewTextClassification(ctx, WithModel(dir), WithBatchSize(1), WithHF(hf.WithTorchScript()))
+	require.NoError(t, err)
+	defer clfTS.Close()
+	require.False(t, clfTS.Model.Native())
 	encTexts, err := Preprocess(ctx, clf.Tokenizer, texts, nil, clf.maxLength())
 	require.NoError(t, err)
 	encPairs, err := Preprocess(ctx, clf.Tokenizer, nil, pairs, clf.maxLength())
@@ -63,22 +72,26 @@ func TestModelParity(t *testing.T) {
 	require.GreaterOrEqual(t, truncated, 10, "the corpus must include texts over 512 tokens")
 
 	var inputs []batchInput
-	goLogits := map[string][]float32{}
+	goLogits, tsLogits := map[string][]float32{}, map[string][]float32{}
 	for kind, encs := range map[string][]tokenizer.Encoding{"texts": encTexts, "pairs": encPairs} {
 		inputs = append(inputs, parityBatches(t, clf.Tokenizer, encs, []int{1, 2, 8, 32}, kind, func(name string, b *tokenizer.Batch) {
 			logits, err := clf.Forward(ctx, b)
 			require.NoError(t, err)
 			goLogits[name] = logits
+			logits, err = clfTS.Forward(ctx, b)
+			require.NoError(t, err)
+			tsLogits[name] = logits
 		})...)
 	}
 	ref := modelReference(t, dir, "sequence-classification", parityThreads, inputs)
 	n := clf.Model.Config.NumLabels()
 	for _, in := range inputs {
-		got, r := goLogits[in.Name], ref[in.Name]
+		got, r := tsLogits[in.Name], ref[in.Name]
 		ts, eager := r.TorchScript.floats(t), r.Eager.floats(t)
 		require.Len(t, ts, len(got), in.Name)
 		goTS.add(got, ts, n)
 		goEager.add(got, eager, n)
+		nativeEager.add(goLogits[in.Name], eager, n)
 	}
 
 	// Pipeline level: labels and scores against transformers.pipeline, at
@@ -95,8 +108,9 @@ func TestModelParity(t *testing.T) {
 		compareResults(t, &st, fmt.Sprintf("bs%d", bs), append(want.Texts, want.Pairs...), append(gotT, gotP...))
 	}
 
-	fmt.Printf("model-parity: %s; %s; labels=%d/%d scores_bitwise=%d/%d max_score_diff=%.3g\n", goTS, goEager,
+	fmt.Printf("model-parity: %s; %s; %s; labels=%d/%d scores_bitwise=%d/%d max_score_diff=%.3g\n", nativeEager, goTS, goEager,
 		st.labelsOK, st.labels, st.scoresBit, st.scores, st.maxScoreDiff)
+	assert.True(t, nativeEager.allBitwise(), "native Go logits against eager transformers: %s", nativeEager)
 	assert.True(t, goTS.allBitwise(), "Go logits must equal Python's TorchScript logits bit for bit: %s", goTS)
 	assert.True(t, goEager.allBitwise(), "Go logits against eager transformers (same kernels, same weight placement): %s", goEager)
 	assert.Equal(t, st.labels, st.labelsOK, "labels against transformers.pipeline")
@@ -154,28 +168,26 @@ func TestFeatureExtractionParity(t *testing.T) {
 		})...)
 	}
 	ref := modelReference(t, dir, "base", parityThreads, inputs, "--digest-only")
-	goTS := comparison{name: "go=torchscript"}
-	// Go equals the TorchScript run where the digests match; then Python's
-	// comparison of that run with eager transformers is Go's too.
-	goEager := comparison{name: "go=eager"}
+	// Go runs natively: its digests against eager transformers' and the
+	// TorchScript run's (which Python compares with eager too).
+	goEager := comparison{name: "go(native)=eager"}
+	goTS := comparison{name: "go(native)=torchscript"}
 	for _, in := range inputs {
 		r := ref[in.Name]
 		goTS.rows++
 		goEager.rows++
-		if digests[in.Name] != r.TorchScript.SHA256 {
-			t.Errorf("%s: last_hidden_state differs from Python's TorchScript output", in.Name)
-			continue
-		}
-		goTS.bitwise++
-		if r.BitwiseEqual {
+		if digests[in.Name] == r.Eager.SHA256 {
 			goEager.bitwise++
+		} else {
+			t.Errorf("%s: last_hidden_state differs from eager transformers'", in.Name)
 		}
-		goEager.maxULPs = math.Max(goEager.maxULPs, r.MaxULPs)
-		goEager.maxAbs = math.Max(goEager.maxAbs, r.MaxAbsDiff)
+		if digests[in.Name] == r.TorchScript.SHA256 {
+			goTS.bitwise++
+		}
 	}
-	fmt.Printf("feature-extraction-parity: %s; %s (batches; %d inputs, batch sizes 1 and 8)\n", goTS, goEager, len(texts)+len(pairs))
-	assert.True(t, goTS.allBitwise(), "last_hidden_state against Python's TorchScript run: %s", goTS)
+	fmt.Printf("feature-extraction-parity: %s; %s (batches; %d inputs, batch sizes 1 and 8)\n", goEager, goTS, len(texts)+len(pairs))
 	assert.True(t, goEager.allBitwise(), "last_hidden_state against eager transformers: %s", goEager)
+	assert.True(t, goTS.allBitwise(), "last_hidden_state against Python's TorchScript run: %s", goTS)
 }
 
 // TestParityAcrossWeightLayouts runs a shorter model parity on checkpoints
@@ -202,22 +214,31 @@ func TestParityAcrossWeightLayouts(t *testing.T) {
 			clf, err := NewTextClassification(ctx, WithModel(dir))
 			require.NoError(t, err)
 			defer clf.Close()
+			clfTS, err := NewTextClassification(ctx, WithModel(dir), WithHF(hf.WithTorchScript()))
+			require.NoError(t, err)
+			defer clfTS.Close()
 			encs, err := Preprocess(ctx, clf.Tokenizer, texts, nil, clf.maxLength())
 			require.NoError(t, err)
-			goLogits := map[string][]float32{}
+			goLogits, tsLogits := map[string][]float32{}, map[string][]float32{}
 			inputs := parityBatches(t, clf.Tokenizer, encs, []int{1, 8}, "texts", func(name string, b *tokenizer.Batch) {
 				logits, err := clf.Forward(ctx, b)
 				require.NoError(t, err)
 				goLogits[name] = logits
+				logits, err = clfTS.Forward(ctx, b)
+				require.NoError(t, err)
+				tsLogits[name] = logits
 			})
 			ref := modelReference(t, dir, "sequence-classification", parityThreads, inputs)
-			goTS, goEager := comparison{name: "go=torchscript"}, comparison{name: "go=eager"}
+			nativeEager := comparison{name: "go(native)=eager"}
+			goTS, goEager := comparison{name: "go(torchscript)=torchscript"}, comparison{name: "go(torchscript)=eager"}
 			n := clf.Model.Config.NumLabels()
 			for _, in := range inputs {
-				goTS.add(goLogits[in.Name], ref[in.Name].TorchScript.floats(t), n)
-				goEager.add(goLogits[in.Name], ref[in.Name].Eager.floats(t), n)
+				nativeEager.add(goLogits[in.Name], ref[in.Name].Eager.floats(t), n)
+				goTS.add(tsLogits[in.Name], ref[in.Name].TorchScript.floats(t), n)
+				goEager.add(tsLogits[in.Name], ref[in.Name].Eager.floats(t), n)
 			}
-			fmt.Printf("layout-parity: tensor_offset=%s %s; %s\n", offset, goTS, goEager)
+			fmt.Printf("layout-parity: tensor_offset=%s %s; %s; %s\n", offset, nativeEager, goTS, goEager)
+			assert.True(t, nativeEager.allBitwise(), "%s", nativeEager)
 			assert.True(t, goTS.allBitwise(), "%s", goTS)
 			assert.True(t, goEager.allBitwise(), "%s", goEager)
 		})

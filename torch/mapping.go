@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -30,6 +31,9 @@ type Mapping struct {
 
 // MapFile maps the file at path.
 func MapFile(path string) (*Mapping, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("torch: map: %w", err)
+	}
 	cp := C.CString(path)
 	defer C.free(unsafe.Pointer(cp))
 	var h C.hp_mapping
