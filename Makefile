@@ -83,6 +83,7 @@ gpu-bin: shim
 	mkdir -p build/gpu
 	$(GO) test -c -o build/gpu/torch.test ./torch
 	$(GO) test -c -o build/gpu/pipeline.test ./pipeline
+	$(GO) test -c -o build/gpu/hf.test ./hf
 	cp "$$($(GO) list -m -f '{{.Dir}}' github.com/sugarme/tokenizer)/pretrained/model/bert-base-uncased-vocab.txt" build/gpu/vocab.txt
 gpu-check:
 	bash third_party/gpu_check.sh

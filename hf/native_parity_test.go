@@ -26,6 +26,7 @@ type nativeRefMeta struct {
 	Head           string         `json:"head"`
 	Attn           string         `json:"attn"`
 	DType          string         `json:"dtype"`
+	Device         string         `json:"device"`
 	AttnUsed       string         `json:"attn_used"`
 	Cases          int            `json:"cases"`
 	Threads        int            `json:"threads"`
@@ -176,114 +177,143 @@ func TestNativeParity(t *testing.T) {
 	if len(folders) == 0 {
 		t.Fatal("no reference folders")
 	}
-	tallies := map[string]*parityTally{}
-	var order []string
-	ctx := context.Background()
+	tl := newTallies()
 	for _, folder := range folders {
 		refs, _ := filepath.Glob(filepath.Join(folder, "reference-*.safetensors"))
 		for _, rp := range refs {
-			ref := openRef(t, rp)
-			md := ref.meta
-			name := filepath.Base(folder) + "/" + md.Attn
-			t.Run(name, func(t *testing.T) {
-				if md.Threads != torch.NumThreads() {
-					t.Fatalf("reference ran with %d threads, Go has %d", md.Threads, torch.NumThreads())
-				}
-				// transformers uses the file's pages in place, except for a
-				// decoder's own bias, which tying the output embeddings pads
-				// into fresh memory (the native code copies it alike). At
-				// offset 0 a copy is indistinguishable, so only o8 tells.
-				moved := map[string]bool{"vocab_projector.bias": true, "generator_lm_head.bias": true}
-				for _, n := range md.Moved {
-					if !moved[n] {
-						t.Fatalf("eager transformers moved %s out of the file's pages (%d of %d in place)", n, md.WeightsInPlace, md.Weights)
-					}
-				}
-				dt, err := torch.ParseDType(md.DType)
-				if err != nil {
-					t.Fatal(err)
-				}
-				m, err := hf.LoadModel(ctx, folder, hf.Head(md.Head), hf.WithAttention(md.Attn), hf.WithDType(dt))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer m.Close()
-				if !m.Native() {
-					t.Fatal("the model did not load natively")
-				}
-				key := md.Arch + " " + md.Head
-				if md.DType != "float32" || strings.Contains(folder, "-stored-") {
-					key += " dtype=" + md.DType
-					if i := strings.Index(folder, "-stored-"); i >= 0 {
-						key += " (weights stored as " + folder[i+len("-stored-"):] + ")"
-					}
-				}
-				tl := tallies[key]
-				if tl == nil {
-					tl = &parityTally{attns: map[string]bool{}, offsets: map[string]bool{}}
-					tallies[key] = tl
-					order = append(order, key)
-				}
-				tl.attns[md.Attn] = true
-				off := folder[strings.LastIndex(folder, "-o")+2:]
-				tl.offsets[strings.SplitN(off, "-", 2)[0]] = true
-				for i := 0; i < md.Cases; i++ {
-					c := fmt.Sprintf("c%d.", i)
-					var in []torch.Value
-					for _, n := range m.InputNames() {
-						x := ref.tensor(t, c+n)
-						if x == nil {
-							continue
-						}
-						defer x.Close()
-						in = append(in, x)
-					}
-					out, err := m.ForwardTensors(ctx, in...)
-					if err != nil {
-						t.Fatalf("case %d: %v", i, err)
-					}
-					var outs []*torch.Tensor
-					switch v := out.(type) {
-					case *torch.Tensor:
-						outs = []*torch.Tensor{v}
-					case torch.Tuple:
-						for _, e := range v {
-							outs = append(outs, e.(*torch.Tensor))
-						}
-					}
-					if len(outs) != len(md.Outputs) {
-						t.Fatalf("case %d: %d outputs, transformers gave %d (%v)", i, len(outs), len(md.Outputs), md.Outputs)
-					}
-					ok := true
-					for j, o := range outs {
-						want := ref.tensor(t, fmt.Sprintf("%sout%d", c, j))
-						same, d := compareBits(t, o, want)
-						want.Close()
-						if !same {
-							ok = false
-							tl.maxAbs = math.Max(tl.maxAbs, d)
-							if tl.total-tl.bitwise < 3 {
-								t.Errorf("case %d (%v): %s differs from transformers by up to %g", i, in[0].(*torch.Tensor).Shape(), md.Outputs[j], d)
-							}
-						}
-					}
-					torch.CloseValue(out)
-					tl.total++
-					if ok {
-						tl.bitwise++
-					}
-				}
-			})
+			checkNativeRef(t, folder, rp, tl)
 		}
 	}
-	for _, k := range order {
-		tl := tallies[k]
+	tl.print("native-parity")
+}
+
+// tallies collects parity counts per arch x head (x dtype), in first-seen order.
+type tallies struct {
+	m     map[string]*parityTally
+	order []string
+}
+
+func newTallies() *tallies { return &tallies{m: map[string]*parityTally{}} }
+
+func (ts *tallies) get(key string) *parityTally {
+	tl := ts.m[key]
+	if tl == nil {
+		tl = &parityTally{attns: map[string]bool{}, offsets: map[string]bool{}}
+		ts.m[key] = tl
+		ts.order = append(ts.order, key)
+	}
+	return tl
+}
+
+// checkNativeRef loads the model of one reference file natively (its
+// head, attention, dtype and device) and compares every case bit for bit.
+func checkNativeRef(t *testing.T, folder, rp string, ts *tallies) {
+	ctx := context.Background()
+	ref := openRef(t, rp)
+	md := ref.meta
+	name := filepath.Base(folder) + "/" + strings.TrimSuffix(strings.TrimPrefix(filepath.Base(rp), "reference-"), ".safetensors")
+	t.Run(name, func(t *testing.T) {
+		if md.Threads != torch.NumThreads() {
+			t.Fatalf("reference ran with %d threads, Go has %d", md.Threads, torch.NumThreads())
+		}
+		// transformers uses the file's pages in place, except for a
+		// decoder's own bias, which tying the output embeddings pads
+		// into fresh memory (the native code copies it alike). At
+		// offset 0 a copy is indistinguishable, so only o8 tells.
+		moved := map[string]bool{"vocab_projector.bias": true, "generator_lm_head.bias": true}
+		for _, n := range md.Moved {
+			if !moved[n] {
+				t.Fatalf("eager transformers moved %s out of the file's pages (%d of %d in place)", n, md.WeightsInPlace, md.Weights)
+			}
+		}
+		dt, err := torch.ParseDType(md.DType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		device := torch.CPU
+		if md.Device != "" && md.Device != "cpu" {
+			if device, err = torch.ParseDevice(md.Device); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, err := hf.LoadModel(ctx, folder, hf.Head(md.Head), hf.WithAttention(md.Attn), hf.WithDType(dt), hf.WithDevice(device))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if !m.Native() {
+			t.Fatal("the model did not load natively")
+		}
+		key := md.Arch + " " + md.Head
+		if md.DType != "float32" || strings.Contains(folder, "-stored-") {
+			key += " dtype=" + md.DType
+			if i := strings.Index(folder, "-stored-"); i >= 0 {
+				key += " (weights stored as " + folder[i+len("-stored-"):] + ")"
+			}
+		}
+		tl := ts.get(key)
+		tl.attns[md.Attn] = true
+		off := folder[strings.LastIndex(folder, "-o")+2:]
+		tl.offsets[strings.SplitN(off, "-", 2)[0]] = true
+		for i := 0; i < md.Cases; i++ {
+			c := fmt.Sprintf("c%d.", i)
+			var in []torch.Value
+			for _, n := range m.InputNames() {
+				x := ref.tensor(t, c+n)
+				if x == nil {
+					continue
+				}
+				defer x.Close()
+				in = append(in, x)
+			}
+			out, err := m.ForwardTensors(ctx, in...)
+			if err != nil {
+				t.Fatalf("case %d: %v", i, err)
+			}
+			var outs []*torch.Tensor
+			switch v := out.(type) {
+			case *torch.Tensor:
+				outs = []*torch.Tensor{v}
+			case torch.Tuple:
+				for _, e := range v {
+					outs = append(outs, e.(*torch.Tensor))
+				}
+			}
+			if len(outs) != len(md.Outputs) {
+				t.Fatalf("case %d: %d outputs, transformers gave %d (%v)", i, len(outs), len(md.Outputs), md.Outputs)
+			}
+			ok := true
+			for j, o := range outs {
+				want := ref.tensor(t, fmt.Sprintf("%sout%d", c, j))
+				same, d := compareBits(t, o, want)
+				want.Close()
+				if !same {
+					ok = false
+					tl.maxAbs = math.Max(tl.maxAbs, d)
+					if tl.total-tl.bitwise < 3 {
+						t.Errorf("case %d (%v): %s differs from transformers by up to %g", i, in[0].(*torch.Tensor).Shape(), md.Outputs[j], d)
+					}
+				}
+			}
+			torch.CloseValue(out)
+			tl.total++
+			if ok {
+				tl.bitwise++
+			}
+		}
+	})
+}
+
+// print writes one line per arch x head: "<what>: arch=A head=H bitwise=M/N max_abs_diff=X (...)".
+func (ts *tallies) print(what string) {
+	for _, k := range ts.order {
+		tl := ts.m[k]
 		parts := strings.SplitN(k, " ", 3)
 		extra := ""
 		if len(parts) == 3 {
 			extra = " " + parts[2]
 		}
-		fmt.Printf("native-parity: arch=%s head=%s bitwise=%d/%d max_abs_diff=%g (attn %s; tensors at %s mod 64)%s\n",
+		fmt.Printf("%s: arch=%s head=%s bitwise=%d/%d max_abs_diff=%g (attn %s; tensors at %s mod 64)%s\n", what,
 			parts[0], parts[1], tl.bitwise, tl.total, tl.maxAbs, strings.Join(sortedKeys(tl.attns), ","), strings.Join(sortedKeys(tl.offsets), ","), extra)
 	}
 }
@@ -295,4 +325,26 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestNativeCUDA is the GPU check of native models (make gpu-check): the
+// references run on the GPU with transformers in float32, float16 and
+// bfloat16, and Go's native models on the same GPU must match them bit for
+// bit (the same operations reach the same cuBLAS/SDPA kernels).
+func TestNativeCUDA(t *testing.T) {
+	testenv.RequireCUDA(t, torch.CUDAIsAvailable())
+	dir := t.TempDir()
+	testenv.RunPython(t, "native_reference.py", "--out", dir, "--device", "cuda", "--compute-dtypes", "float16,bfloat16",
+		"--offsets", "0", "--threads", fmt.Sprint(torch.NumThreads()),
+		"--only", "bert:sequence-classification", "--only", "distilbert:base", "--only", "roberta:token-classification", "--only", "electra:question-answering")
+	folders, _ := filepath.Glob(filepath.Join(dir, "*-o*"))
+	sort.Strings(folders)
+	tl := newTallies()
+	for _, folder := range folders {
+		refs, _ := filepath.Glob(filepath.Join(folder, "reference-*.safetensors"))
+		for _, rp := range refs {
+			checkNativeRef(t, folder, rp, tl)
+		}
+	}
+	tl.print("native-cuda-parity")
 }

@@ -39,6 +39,8 @@ run "torch CUDA tests" build/gpu/torch.test -test.v -test.count=1 -test.run 'CUD
 # Builds a 2-layer model with this machine's transformers, exports it on CUDA (float32, float16),
 # then compares Go on CUDA with Python on the same export, and float16 labels with float32.
 run "pipeline CUDA tests" build/gpu/pipeline.test -test.v -test.count=1 -test.run 'CUDA' -test.timeout 8m
+# Native models on the GPU against this machine's transformers on the GPU (float32, float16, bfloat16).
+run "native CUDA tests" build/gpu/hf.test -test.v -test.count=1 -test.run 'NativeCUDA' -test.timeout 8m
 for extra in build/gpu/*.gpu.sh; do
   [ -f "$extra" ] && { step "$(basename "$extra")"; bash "$extra" || status=1; }
 done

@@ -135,7 +135,8 @@ def cases(cfg, seed: int, reads_types: bool):
     return out
 
 
-def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int, dtype: str = "") -> dict:
+def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int, dtype: str = "",
+                  device: str = "cpu", tag: str = "") -> dict:
     import torch
     import transformers
     from safetensors.torch import save_file
@@ -147,6 +148,8 @@ def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int, d
     kw = {"torch_dtype": getattr(torch, dtype)} if dtype else {}
     model = getattr(transformers, AUTO[head]).from_pretrained(folder, attn_implementation=attn, **kw)
     model.eval()
+    if device != "cpu":
+        model.to(device)
     cfg = model.config
     # token_type_ids as tokenizers give them: BERT-style models with segment embeddings only
     reads_types = cfg.model_type != "distilbert" and getattr(cfg, "type_vocab_size", 0) >= 2
@@ -158,7 +161,7 @@ def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int, d
         key = name if name in offsets else (name[len(prefix) + 1:] if name.startswith(prefix + ".") else None)
         if key not in offsets:
             continue
-        if p.data_ptr() % 64 == offsets[key] or dtype:  # a cast copies every weight, as Go's load does
+        if p.data_ptr() % 64 == offsets[key] or dtype or device != "cpu":  # a cast or a move copies every weight, as Go's load does
             placed += 1
         else:
             moved.append(key)  # copied by from_pretrained (tying pads a decoder's own bias)
@@ -178,23 +181,23 @@ def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int, d
             kwargs = {"input_ids": ids_t, "attention_mask": mask_t}
             if types_t is not None:
                 kwargs["token_type_ids"] = types_t
-            out = model(**kwargs)
+            out = model(**{k: v.to(device) for k, v in kwargs.items()})
             vals = [v for v in out.values() if isinstance(v, torch.Tensor)]
             tensors[f"c{i}.input_ids"] = ids_t
             tensors[f"c{i}.attention_mask"] = mask_t
             if types_t is not None:
                 tensors[f"c{i}.token_type_ids"] = types_t
             for j, v in enumerate(vals):
-                tensors[f"c{i}.out{j}"] = v.contiguous()
+                tensors[f"c{i}.out{j}"] = v.cpu().contiguous()
             n += 1
     meta = {
         "arch": cfg.model_type, "head": head, "attn": attn, "attn_used": model.config._attn_implementation,
-        "dtype": str(model.dtype).removeprefix("torch."),
+        "dtype": str(model.dtype).removeprefix("torch."), "device": device,
         "cases": n, "threads": torch.get_num_threads(), "torch": torch.__version__,
         "transformers": transformers.__version__, "outputs": [k for k, v in out.items() if isinstance(v, torch.Tensor)],
         "weights_in_place": placed, "weights": len(offsets), "moved": sorted(set(moved)), "cpu": cpu_environment(),
     }
-    save_file(tensors, str(folder / f"reference-{attn}.safetensors"), metadata={"hfpipe": json.dumps(meta)})
+    save_file(tensors, str(folder / f"reference-{attn}{tag}.safetensors"), metadata={"hfpipe": json.dumps(meta)})
     return meta
 
 
@@ -207,6 +210,10 @@ def main(argv=None) -> int:
     ap.add_argument("--offsets", default="0,8", help="tensor offsets mod 64 to write (default 0,8)")
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (default: torch's default)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="run the references on this device (cuda: the GPU check)")
+    ap.add_argument("--compute-dtypes", default="",
+                    help="with --device cuda: also run each model loaded with torch_dtype=each of these "
+                         "(comma-separated), files reference-<attn>-<dtype>.safetensors")
     args = ap.parse_args(argv)
 
     import torch
@@ -224,11 +231,18 @@ def main(argv=None) -> int:
                 make_model(arch, head, folder, args.seed)
                 relayout(folder / "model.safetensors", off)
                 for attn in attn_impls(SPECS[arch]["model_type"]):
+                    if args.device != "cpu":
+                        for dt in ["float32"] + [d for d in args.compute_dtypes.split(",") if d and d != "float32"]:
+                            meta = run_reference(folder, head, attn, threads, args.seed, dtype=dt, device=args.device,
+                                                 tag=f"-{dt}")
+                            print(json.dumps({"folder": str(folder), "device": args.device, "dtype": dt,
+                                              "attn": attn}), flush=True)
+                        continue
                     meta = run_reference(folder, head, attn, threads, args.seed)
                     print(json.dumps({"folder": str(folder), **{k: meta[k] for k in
                                       ("arch", "head", "attn", "attn_used", "cases", "threads",
                                        "weights_in_place", "weights")}}), flush=True)
-    for arch, head, dtype, how in DTYPE_RUNS:
+    for arch, head, dtype, how in DTYPE_RUNS if args.device == "cpu" else []:
         if want and not any(a == arch and (h is None or h == head) for a, h in want):
             continue
         folder = Path(args.out) / f"{arch}-{head}-o0-{how}-{dtype}"
