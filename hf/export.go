@@ -251,7 +251,7 @@ func (e *exportError) Error() string { return e.msg }
 func (e *exportError) Unwrap() error { return ErrNoExport }
 
 func hasWeights(dir string) bool {
-	for _, pat := range []string{"model.safetensors", "model-*-of-*.safetensors", "pytorch_model.bin"} {
+	for _, pat := range []string{"model.safetensors", "model-*-of-*.safetensors", "pytorch_model.bin", "pytorch_model-*-of-*.bin"} {
 		if m, _ := filepath.Glob(filepath.Join(dir, pat)); len(m) > 0 {
 			return true
 		}

@@ -211,6 +211,13 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 	if err != nil {
 		return nil, err
 	}
+	if !hasWeights(dir) && dir != idOrPath {
+		// A Hub repo without safetensors: fetch its PyTorch weights, as
+		// transformers falls back to them (read by a restricted unpickler).
+		if dir, err = ResolveModel(ctx, idOrPath, pytorchWeightFiles, opts...); err != nil {
+			return nil, err
+		}
+	}
 	cfg, err := LoadConfig(dir + "/config.json")
 	if err != nil {
 		return nil, err
@@ -281,6 +288,10 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 	return &Model{Config: cfg, Export: info, Dir: dir, head: head, device: device, dtype: dtype, module: module,
 		inputs: info.Inputs, maxLen: maxLen, source: "TorchScript export " + info.File}, nil
 }
+
+// pytorchWeightFiles are the files of PyTorch-format weights, single or
+// sharded.
+var pytorchWeightFiles = []string{"pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-*-of-*.bin"}
 
 // nativeMaxLength is the longest sequence the position table covers:
 // RoBERTa-style models number positions from pad_token_id+1.

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hfpipe/hfpipe/hf"
+	"github.com/hfpipe/hfpipe/hf/hub/hubtest"
 	"github.com/hfpipe/hfpipe/internal/testenv"
 	"github.com/hfpipe/hfpipe/torch"
 )
@@ -217,4 +218,17 @@ func TestNativePytorchBin(t *testing.T) {
 		hex = append(hex, fmt.Sprintf("%08x", math.Float32bits(v)))
 	}
 	assert.Equal(t, ref.Outputs[0].F32Hex, hex, "logits from pytorch_model.bin, bit for bit")
+
+	// From the Hub: a repo without safetensors gets its pytorch_model.bin fetched.
+	srv := hubtest.New()
+	defer srv.Close()
+	const id = "hfpipe-test/bin-only"
+	_, err = srv.AddFolder(id, dir)
+	require.NoError(t, err)
+	hm, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, id, hf.WithEndpoint(srv.URL), hf.WithCacheDir(t.TempDir()), hf.WithToken(""))
+	require.NoError(t, err)
+	defer hm.Close()
+	assert.True(t, hm.Native())
+	_, err = os.Stat(filepath.Join(hm.Dir, "pytorch_model.bin"))
+	assert.NoError(t, err, "the .bin was downloaded")
 }
