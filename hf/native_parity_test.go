@@ -23,6 +23,7 @@ import (
 // nativeRefMeta is the "hfpipe" metadata native_reference.py writes.
 type nativeRefMeta struct {
 	Arch           string         `json:"arch"`
+	Spec           string         `json:"spec"`
 	Head           string         `json:"head"`
 	Attn           string         `json:"attn"`
 	AttnUsed       string         `json:"attn_used"`
@@ -175,7 +176,7 @@ func TestNativeParity(t *testing.T) {
 				// decoder's own bias, which tying the output embeddings pads
 				// into fresh memory (the native code copies it alike). At
 				// offset 0 a copy is indistinguishable, so only o8 tells.
-				moved := map[string]bool{"vocab_projector.bias": true, "generator_lm_head.bias": true}
+				moved := map[string]bool{"vocab_projector.bias": true, "generator_lm_head.bias": true, "decoder.bias": true}
 				for _, n := range md.Moved {
 					if !moved[n] {
 						t.Fatalf("eager transformers moved %s out of the file's pages (%d of %d in place)", n, md.WeightsInPlace, md.Weights)
@@ -189,7 +190,12 @@ func TestNativeParity(t *testing.T) {
 				if !m.Native() {
 					t.Fatal("the model did not load natively")
 				}
-				key := md.Arch + " " + md.Head
+				// the SPECS entry: one model type may have several
+				arch := md.Arch
+				if md.Spec != "" {
+					arch = md.Spec
+				}
+				key := arch + " " + md.Head
 				tl := tallies[key]
 				if tl == nil {
 					tl = &parityTally{attns: map[string]bool{}, offsets: map[string]bool{}}
