@@ -23,6 +23,7 @@ import (
 // nativeRefMeta is the "hfpipe" metadata native_reference.py writes.
 type nativeRefMeta struct {
 	Arch           string         `json:"arch"`
+	Spec           string         `json:"spec"`
 	Head           string         `json:"head"`
 	Attn           string         `json:"attn"`
 	DType          string         `json:"dtype"`
@@ -220,7 +221,7 @@ func checkNativeRef(t *testing.T, folder, rp string, ts *tallies) {
 		// decoder's own bias, which tying the output embeddings pads
 		// into fresh memory (the native code copies it alike). At
 		// offset 0 a copy is indistinguishable, so only o8 tells.
-		moved := map[string]bool{"vocab_projector.bias": true, "generator_lm_head.bias": true}
+		moved := map[string]bool{"vocab_projector.bias": true, "generator_lm_head.bias": true, "decoder.bias": true}
 		for _, n := range md.Moved {
 			if !moved[n] {
 				t.Fatalf("eager transformers moved %s out of the file's pages (%d of %d in place)", n, md.WeightsInPlace, md.Weights)
@@ -244,7 +245,12 @@ func checkNativeRef(t *testing.T, folder, rp string, ts *tallies) {
 		if !m.Native() {
 			t.Fatal("the model did not load natively")
 		}
-		key := md.Arch + " " + md.Head
+		// the SPECS entry: one model type may have several
+		arch := md.Arch
+		if md.Spec != "" {
+			arch = md.Spec
+		}
+		key := arch + " " + md.Head
 		if md.DType != "float32" || strings.Contains(folder, "-stored-") {
 			key += " dtype=" + md.DType
 			if i := strings.Index(folder, "-stored-"); i >= 0 {

@@ -55,6 +55,26 @@ SPECS = {
                         pad_token_id=1, bos_token_id=0, eos_token_id=2),
     "electra": dict(model_type="electra", vocab_size=500, embedding_size=32, hidden_size=64, num_hidden_layers=2,
                     num_attention_heads=4, intermediate_size=128, max_position_embeddings=64, type_vocab_size=2),
+    # 3 layers with global attention every 2nd: layers 0 and 2 global, layer 1 local with a 16-token
+    # window (8 each side), which lengths up to 64 exceed. reference_compile=False is also what
+    # transformers settles on for the CPU (it does not save the key).
+    "modernbert": dict(model_type="modernbert", vocab_size=500, hidden_size=64, num_hidden_layers=3,
+                       num_attention_heads=4, intermediate_size=128, max_position_embeddings=64,
+                       global_attn_every_n_layers=2, local_attention=16, reference_compile=False,
+                       pad_token_id=0, bos_token_id=1, cls_token_id=1, eos_token_id=2, sep_token_id=2),
+    # ModernBERT's other choices: mean pooling, biases everywhere but the decoder, the local layers'
+    # rope theta falling back to the global one (null in config.json), another activation; every
+    # parameter perturbed so that biases and norm weights are not the initialiser's zeros and ones.
+    # Only the heads these choices reach (the pooled heads and the decoder).
+    "modernbert-mean": dict(model_type="modernbert", vocab_size=500, hidden_size=64, num_hidden_layers=3,
+                            num_attention_heads=4, intermediate_size=128, max_position_embeddings=64,
+                            global_attn_every_n_layers=2, local_attention=16, reference_compile=False,
+                            pad_token_id=0, bos_token_id=1, cls_token_id=1, eos_token_id=2, sep_token_id=2,
+                            classifier_pooling="mean", norm_bias=True, attention_bias=True, mlp_bias=True,
+                            classifier_bias=True, decoder_bias=False, local_rope_theta=None,
+                            hidden_activation="gelu_new",
+                            classifier_activation="silu", norm_eps=1e-6, _perturb=True,
+                            _heads=["sequence-classification", "masked-lm", "multiple-choice"]),
 }
 NUM_LABELS = {"sequence-classification": 3, "token-classification": 5}
 
@@ -87,6 +107,8 @@ def make_model(arch: str, head: str, out: Path, seed: int, stored_dtype: str = "
 
     spec = dict(SPECS[arch])
     model_type = spec.pop("model_type")
+    perturb = spec.pop("_perturb", False)
+    spec.pop("_heads", None)
     cfg = transformers.AutoConfig.for_model(model_type, **spec)
     if head in NUM_LABELS:
         cfg.num_labels = NUM_LABELS[head]
@@ -95,6 +117,10 @@ def make_model(arch: str, head: str, out: Path, seed: int, stored_dtype: str = "
     model.eval()
     if stored_dtype:
         model.to(getattr(torch, stored_dtype))
+    if perturb:
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p) * 0.1)
     out.mkdir(parents=True, exist_ok=True)
     for f in out.iterdir():
         if f.is_file():
@@ -135,7 +161,7 @@ def cases(cfg, seed: int, reads_types: bool):
     return out
 
 
-def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int, dtype: str = "",
+def run_reference(folder: Path, spec: str, head: str, attn: str, threads: int, seed: int, dtype: str = "",
                   device: str = "cpu", tag: str = "") -> dict:
     import torch
     import transformers
@@ -191,7 +217,7 @@ def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int, d
                 tensors[f"c{i}.out{j}"] = v.cpu().contiguous()
             n += 1
     meta = {
-        "arch": cfg.model_type, "head": head, "attn": attn, "attn_used": model.config._attn_implementation,
+        "arch": cfg.model_type, "spec": spec, "head": head, "attn": attn, "attn_used": model.config._attn_implementation,
         "dtype": str(model.dtype).removeprefix("torch."), "device": device,
         "cases": n, "threads": torch.get_num_threads(), "torch": torch.__version__,
         "transformers": transformers.__version__, "outputs": [k for k, v in out.items() if isinstance(v, torch.Tensor)],
@@ -223,7 +249,7 @@ def main(argv=None) -> int:
     threads = args.threads or torch.get_num_threads()
     want = [(o.split(":") + [None])[:2] for o in args.only]
     for arch in SPECS:
-        for head in HEADS:
+        for head in SPECS[arch].get("_heads", HEADS):
             if want and not any(a == arch and (h is None or h == head) for a, h in want):
                 continue
             for off in [int(x) for x in args.offsets.split(",")]:
@@ -233,12 +259,12 @@ def main(argv=None) -> int:
                 for attn in attn_impls(SPECS[arch]["model_type"]):
                     if args.device != "cpu":
                         for dt in ["float32"] + [d for d in args.compute_dtypes.split(",") if d and d != "float32"]:
-                            meta = run_reference(folder, head, attn, threads, args.seed, dtype=dt, device=args.device,
+                            meta = run_reference(folder, arch, head, attn, threads, args.seed, dtype=dt, device=args.device,
                                                  tag=f"-{dt}")
                             print(json.dumps({"folder": str(folder), "device": args.device, "dtype": dt,
                                               "attn": attn}), flush=True)
                         continue
-                    meta = run_reference(folder, head, attn, threads, args.seed)
+                    meta = run_reference(folder, arch, head, attn, threads, args.seed)
                     print(json.dumps({"folder": str(folder), **{k: meta[k] for k in
                                       ("arch", "head", "attn", "attn_used", "cases", "threads",
                                        "weights_in_place", "weights")}}), flush=True)
@@ -249,7 +275,7 @@ def main(argv=None) -> int:
         make_model(arch, head, folder, args.seed, stored_dtype=dtype if how == "stored" else "")
         relayout(folder / "model.safetensors", 0)
         for attn in attn_impls(SPECS[arch]["model_type"]):
-            meta = run_reference(folder, head, attn, threads, args.seed, dtype=dtype if how == "compute" else "")
+            meta = run_reference(folder, arch, head, attn, threads, args.seed, dtype=dtype if how == "compute" else "")
             print(json.dumps({"folder": str(folder), "dtype": meta["dtype"], "attn": attn, "cases": meta["cases"]}),
                   flush=True)
     return 0
