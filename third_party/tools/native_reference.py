@@ -115,12 +115,12 @@ def make_model(arch: str, head: str, out: Path, seed: int, stored_dtype: str = "
     torch.manual_seed(seed)
     model = getattr(transformers, AUTO[head]).from_config(cfg)
     model.eval()
-    if stored_dtype:
-        model.to(getattr(torch, stored_dtype))
     if perturb:
         with torch.no_grad():
             for p in model.parameters():
                 p.add_(torch.randn_like(p) * 0.1)
+    if stored_dtype:
+        model.to(getattr(torch, stored_dtype))
     out.mkdir(parents=True, exist_ok=True)
     for f in out.iterdir():
         if f.is_file():
