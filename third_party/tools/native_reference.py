@@ -41,7 +41,8 @@ AUTO = {
 }
 CHOICES = 3  # multiple-choice inputs are [batch, CHOICES, seq]
 
-# Small real architectures: 2 layers, hidden 64, 4 heads, 64 positions.
+# Small real architectures: 2 layers, hidden 64, 4 heads, 64 positions. A spec's name is the "arch" of its
+# references (several specs may share a model_type); "_heads" limits it to some heads.
 SPECS = {
     "bert": dict(model_type="bert", vocab_size=500, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                  intermediate_size=128, max_position_embeddings=64, type_vocab_size=2),
@@ -55,6 +56,8 @@ SPECS = {
                         pad_token_id=1, bos_token_id=0, eos_token_id=2),
     "electra": dict(model_type="electra", vocab_size=500, embedding_size=32, hidden_size=64, num_hidden_layers=2,
                     num_attention_heads=4, intermediate_size=128, max_position_embeddings=64, type_vocab_size=2),
+    "mpnet": dict(model_type="mpnet", vocab_size=500, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                  intermediate_size=128, max_position_embeddings=66, relative_attention_num_buckets=32),
 }
 NUM_LABELS = {"sequence-classification": 3, "token-classification": 5}
 
@@ -62,12 +65,18 @@ NUM_LABELS = {"sequence-classification": 3, "token-classification": 5}
 def max_length(cfg) -> int:
     if cfg.model_type in ("roberta", "xlm-roberta", "camembert"):
         return cfg.max_position_embeddings - cfg.pad_token_id - 1
+    if cfg.model_type == "mpnet":  # MPNetEmbeddings numbers positions from its fixed padding_idx 1
+        return cfg.max_position_embeddings - 2
     return cfg.max_position_embeddings
 
 
 def attn_impls(model_type: str) -> list[str]:
-    # ELECTRA has eager attention only in the pinned transformers.
-    return ["eager"] if model_type == "electra" else ["sdpa", "eager"]
+    # ELECTRA and MPNet have eager attention only in the pinned transformers.
+    return ["eager"] if model_type in ("electra", "mpnet") else ["sdpa", "eager"]
+
+
+def spec_heads(arch: str) -> list[str]:
+    return SPECS[arch].get("_heads", HEADS)
 
 
 def make_model(arch: str, head: str, out: Path, seed: int):
@@ -76,6 +85,7 @@ def make_model(arch: str, head: str, out: Path, seed: int):
 
     spec = dict(SPECS[arch])
     model_type = spec.pop("model_type")
+    spec.pop("_heads", None)
     cfg = transformers.AutoConfig.for_model(model_type, **spec)
     if head in NUM_LABELS:
         cfg.num_labels = NUM_LABELS[head]
@@ -122,7 +132,7 @@ def cases(cfg, seed: int, reads_types: bool):
     return out
 
 
-def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int) -> dict:
+def run_reference(folder: Path, arch: str, head: str, attn: str, threads: int, seed: int) -> dict:
     import torch
     import transformers
     from safetensors.torch import save_file
@@ -174,8 +184,8 @@ def run_reference(folder: Path, head: str, attn: str, threads: int, seed: int) -
                 tensors[f"c{i}.out{j}"] = v.contiguous()
             n += 1
     meta = {
-        "arch": cfg.model_type, "head": head, "attn": attn, "attn_used": model.config._attn_implementation,
-        "cases": n, "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "arch": arch, "model_type": cfg.model_type, "head": head, "attn": attn,
+        "attn_used": model.config._attn_implementation, "cases": n, "threads": torch.get_num_threads(), "torch": torch.__version__,
         "transformers": transformers.__version__, "outputs": [k for k, v in out.items() if isinstance(v, torch.Tensor)],
         "weights_in_place": placed, "weights": len(offsets), "moved": sorted(set(moved)), "cpu": cpu_environment(),
     }
@@ -201,7 +211,7 @@ def main(argv=None) -> int:
     threads = args.threads or torch.get_num_threads()
     want = [(o.split(":") + [None])[:2] for o in args.only]
     for arch in SPECS:
-        for head in HEADS:
+        for head in spec_heads(arch):
             if want and not any(a == arch and (h is None or h == head) for a, h in want):
                 continue
             for off in [int(x) for x in args.offsets.split(",")]:
@@ -209,10 +219,10 @@ def main(argv=None) -> int:
                 make_model(arch, head, folder, args.seed)
                 relayout(folder / "model.safetensors", off)
                 for attn in attn_impls(SPECS[arch]["model_type"]):
-                    meta = run_reference(folder, head, attn, threads, args.seed)
+                    meta = run_reference(folder, arch, head, attn, threads, args.seed)
                     print(json.dumps({"folder": str(folder), **{k: meta[k] for k in
                                       ("arch", "head", "attn", "attn_used", "cases", "threads",
-                                       "weights_in_place", "weights")}}), flush=True)
+                                       "weights_in_place", "weights", "moved")}}), flush=True)
     return 0
 
 
