@@ -58,6 +58,27 @@ SPECS = {
                     num_attention_heads=4, intermediate_size=128, max_position_embeddings=64, type_vocab_size=2),
     "mpnet": dict(model_type="mpnet", vocab_size=500, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                   intermediate_size=128, max_position_embeddings=66, relative_attention_num_buckets=32),
+    # DeBERTa-v3's shape: log-bucketed relative positions shared with the content projections, no absolute
+    # positions, no token types.
+    "deberta-v2": dict(model_type="deberta-v2", vocab_size=500, hidden_size=64, num_hidden_layers=2,
+                       num_attention_heads=4, intermediate_size=128, max_position_embeddings=64, type_vocab_size=0,
+                       relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=16,
+                       max_relative_positions=64, norm_rel_ebd="layer_norm", share_att_key=True,
+                       position_biased_input=False),
+    # DeBERTa-v2's other branches: absolute positions, token types, an embedding projection, separate
+    # position projections, unbucketed relative positions, the convolution after the first layer.
+    "deberta-v2-conv": dict(model_type="deberta-v2", vocab_size=500, embedding_size=32, hidden_size=64,
+                            num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                            max_position_embeddings=64, type_vocab_size=2, relative_attention=True,
+                            pos_att_type=["c2p", "p2c"], share_att_key=False, position_biased_input=True,
+                            conv_kernel_size=3, conv_act="gelu", pooler_hidden_act="tanh"),
+    # The non-legacy masked-LM head (lm_predictions.lm_head); transformers 4.57 runs it untied only.
+    "deberta-v2-lm": dict(model_type="deberta-v2", vocab_size=500, hidden_size=64, num_hidden_layers=2,
+                          num_attention_heads=4, intermediate_size=128, max_position_embeddings=64, type_vocab_size=0,
+                          relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=16,
+                          max_relative_positions=64, norm_rel_ebd="layer_norm", share_att_key=True,
+                          position_biased_input=False, legacy=False, tie_word_embeddings=False,
+                          _heads=["masked-lm"]),
 }
 NUM_LABELS = {"sequence-classification": 3, "token-classification": 5}
 
@@ -71,8 +92,8 @@ def max_length(cfg) -> int:
 
 
 def attn_impls(model_type: str) -> list[str]:
-    # ELECTRA and MPNet have eager attention only in the pinned transformers.
-    return ["eager"] if model_type in ("electra", "mpnet") else ["sdpa", "eager"]
+    # ELECTRA, MPNet and DeBERTa-v2 have eager attention only in the pinned transformers.
+    return ["eager"] if model_type in ("electra", "mpnet", "deberta-v2") else ["sdpa", "eager"]
 
 
 def spec_heads(arch: str) -> list[str]:
