@@ -294,7 +294,8 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 var pytorchWeightFiles = []string{"pytorch_model.bin", "pytorch_model.bin.index.json", "pytorch_model-*-of-*.bin"}
 
 // nativeMaxLength is the longest sequence the position table covers:
-// RoBERTa-style models number positions from pad_token_id+1.
+// RoBERTa-style models number positions from pad_token_id+1, MPNet from 2
+// (its embeddings' fixed padding_idx 1, plus one).
 func nativeMaxLength(cfg *Config) int {
 	n := cfg.MaxPositionEmbeddings
 	switch cfg.ModelType {
@@ -304,6 +305,8 @@ func nativeMaxLength(cfg *Config) int {
 			pad = *cfg.PadTokenID
 		}
 		n -= pad + 1
+	case "mpnet":
+		n -= 2
 	}
 	if n < 0 {
 		return 0

@@ -41,7 +41,8 @@ AUTO = {
 }
 CHOICES = 3  # multiple-choice inputs are [batch, CHOICES, seq]
 
-# Small real architectures: 2 layers, hidden 64, 4 heads, 64 positions.
+# Small real architectures: 2 layers, hidden 64, 4 heads, 64 positions. A spec's name is the "arch" of its
+# references (several specs may share a model_type); "_heads" limits it to some heads.
 SPECS = {
     "bert": dict(model_type="bert", vocab_size=500, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
                  intermediate_size=128, max_position_embeddings=64, type_vocab_size=2),
@@ -75,6 +76,29 @@ SPECS = {
                             hidden_activation="gelu_new",
                             classifier_activation="silu", norm_eps=1e-6, _perturb=True,
                             _heads=["sequence-classification", "masked-lm", "multiple-choice"]),
+    "mpnet": dict(model_type="mpnet", vocab_size=500, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                  intermediate_size=128, max_position_embeddings=66, relative_attention_num_buckets=32),
+    # DeBERTa-v3's shape: log-bucketed relative positions shared with the content projections, no absolute
+    # positions, no token types.
+    "deberta-v2": dict(model_type="deberta-v2", vocab_size=500, hidden_size=64, num_hidden_layers=2,
+                       num_attention_heads=4, intermediate_size=128, max_position_embeddings=64, type_vocab_size=0,
+                       relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=16,
+                       max_relative_positions=64, norm_rel_ebd="layer_norm", share_att_key=True,
+                       position_biased_input=False),
+    # DeBERTa-v2's other branches: absolute positions, token types, an embedding projection, separate
+    # position projections, unbucketed relative positions, the convolution after the first layer.
+    "deberta-v2-conv": dict(model_type="deberta-v2", vocab_size=500, embedding_size=32, hidden_size=64,
+                            num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                            max_position_embeddings=64, type_vocab_size=2, relative_attention=True,
+                            pos_att_type=["c2p", "p2c"], share_att_key=False, position_biased_input=True,
+                            conv_kernel_size=3, conv_act="gelu", pooler_hidden_act="tanh"),
+    # The non-legacy masked-LM head (lm_predictions.lm_head); transformers 4.57 runs it untied only.
+    "deberta-v2-lm": dict(model_type="deberta-v2", vocab_size=500, hidden_size=64, num_hidden_layers=2,
+                          num_attention_heads=4, intermediate_size=128, max_position_embeddings=64, type_vocab_size=0,
+                          relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=16,
+                          max_relative_positions=64, norm_rel_ebd="layer_norm", share_att_key=True,
+                          position_biased_input=False, legacy=False, tie_word_embeddings=False,
+                          _heads=["masked-lm"]),
 }
 NUM_LABELS = {"sequence-classification": 3, "token-classification": 5}
 
@@ -93,12 +117,18 @@ DTYPE_RUNS = [
 def max_length(cfg) -> int:
     if cfg.model_type in ("roberta", "xlm-roberta", "camembert"):
         return cfg.max_position_embeddings - cfg.pad_token_id - 1
+    if cfg.model_type == "mpnet":  # MPNetEmbeddings numbers positions from its fixed padding_idx 1
+        return cfg.max_position_embeddings - 2
     return cfg.max_position_embeddings
 
 
 def attn_impls(model_type: str) -> list[str]:
-    # ELECTRA has eager attention only in the pinned transformers.
-    return ["eager"] if model_type == "electra" else ["sdpa", "eager"]
+    # ELECTRA, MPNet and DeBERTa-v2 have eager attention only in the pinned transformers.
+    return ["eager"] if model_type in ("electra", "mpnet", "deberta-v2") else ["sdpa", "eager"]
+
+
+def spec_heads(arch: str) -> list[str]:
+    return SPECS[arch].get("_heads", HEADS)
 
 
 def make_model(arch: str, head: str, out: Path, seed: int, stored_dtype: str = ""):
@@ -217,7 +247,7 @@ def run_reference(folder: Path, spec: str, head: str, attn: str, threads: int, s
                 tensors[f"c{i}.out{j}"] = v.cpu().contiguous()
             n += 1
     meta = {
-        "arch": cfg.model_type, "spec": spec, "head": head, "attn": attn, "attn_used": model.config._attn_implementation,
+        "arch": cfg.model_type, "model_type": cfg.model_type, "spec": spec, "head": head, "attn": attn, "attn_used": model.config._attn_implementation,
         "dtype": str(model.dtype).removeprefix("torch."), "device": device,
         "cases": n, "threads": torch.get_num_threads(), "torch": torch.__version__,
         "transformers": transformers.__version__, "outputs": [k for k, v in out.items() if isinstance(v, torch.Tensor)],
@@ -249,7 +279,7 @@ def main(argv=None) -> int:
     threads = args.threads or torch.get_num_threads()
     want = [(o.split(":") + [None])[:2] for o in args.only]
     for arch in SPECS:
-        for head in SPECS[arch].get("_heads", HEADS):
+        for head in spec_heads(arch):
             if want and not any(a == arch and (h is None or h == head) for a, h in want):
                 continue
             for off in [int(x) for x in args.offsets.split(",")]:
@@ -267,7 +297,7 @@ def main(argv=None) -> int:
                     meta = run_reference(folder, arch, head, attn, threads, args.seed)
                     print(json.dumps({"folder": str(folder), **{k: meta[k] for k in
                                       ("arch", "head", "attn", "attn_used", "cases", "threads",
-                                       "weights_in_place", "weights")}}), flush=True)
+                                       "weights_in_place", "weights", "moved")}}), flush=True)
     for arch, head, dtype, how in DTYPE_RUNS if args.device == "cpu" else []:
         if want and not any(a == arch and (h is None or h == head) for a, h in want):
             continue
