@@ -2,7 +2,7 @@
 // machine, with one libtorch, one thread count and one model, and writes a
 // Markdown report, a throughput plot and one `ratio` line per case:
 //
-//	go run ./bench/cmd/hfbench -out bench/results.md          # make bench: about 17 minutes on 2 cores
+//	go run ./bench/cmd/hfbench -out bench/results.md          # make bench: about 19 minutes on 2 cores
 //	go run ./bench/cmd/hfbench -wait-quiet 10m -out bench/results.md
 //	go run ./bench/cmd/hfbench -quick -out /tmp/quick.md      # about 2 minutes: smoke run
 //	go run ./bench/cmd/hfbench -render bench/tmp/results.json # the report again from raw results
@@ -110,7 +110,7 @@ func main() {
 	flag.IntVar(&c.corpusBS, "corpus-batch-size", 8, "batch size of the corpus runs (8: the pipeline's default)")
 	flag.IntVar(&c.corpusReps, "corpus-reps", 0, "repetitions of each corpus run (default 2, quick 1); repetitions after the first only while -budget allows")
 	flag.IntVar(&c.corpusRefTexts, "corpus-ref-texts", 400, "texts at the head of the corpus that Python classifies at the corpus batch size and at batch size 1, the yardstick of the bucketing outputs (0: skip)")
-	flag.DurationVar(&c.budget, "budget", 18*time.Minute, "time budget of the whole run: later corpus repetitions are skipped when they would overrun it (0: no limit)")
+	flag.DurationVar(&c.budget, "budget", 22*time.Minute, "time budget of the whole run: later corpus repetitions are skipped when they would overrun it (0: no limit)")
 	flag.IntVar(&c.tokTexts, "tokenizer-texts", 2000, "texts of the tokenizer benchmark (the head of the corpus)")
 	render := flag.String("render", "", "write the report (-out) and plot (-plot) again from the raw results of an earlier run (its -json file), measuring nothing")
 	only := flag.String("only", "e2e,tokenizer,corpus", "cases to run: e2e (with forward and stages), tokenizer, corpus")
