@@ -183,19 +183,11 @@ class DebertaV2 : public Model {
 
   std::vector<std::string> input_names() const override { return {"input_ids", "attention_mask", "token_type_ids"}; }
 
-  size_t nbytes() const override { return 0; }
 
   std::vector<at::Tensor> forward(const Inputs &in, const std::atomic<bool> *cancel) override {
-    at::Tensor ids = in.input_ids, mask = in.attention_mask, types = in.token_type_ids;
-    int64_t choices = 0;
-    if (head_ == "multiple-choice") {
-      if (ids.dim() != 3) throw std::runtime_error("multiple choice wants input_ids of shape [batch, choices, seq]");
-      choices = ids.size(1);
-      ids = ids.view({-1, ids.size(-1)});
-      mask = mask.view({-1, mask.size(-1)});
-      if (types.defined()) types = types.view({-1, types.size(-1)});
-    }
-    if (ids.dim() != 2) throw std::runtime_error("input_ids must be [batch, seq]");
+    Inputs flat = in;
+    const int64_t choices = flatten_choices(head_, flat);
+    at::Tensor ids = flat.input_ids, mask = flat.attention_mask, types = flat.token_type_ids;
     if (!types.defined()) types = at::zeros(ids.sizes(), ids.options());
     at::Tensor h = encoder(embeddings(ids, types, mask), mask, cancel);
     if (head_ == "base") return {h};

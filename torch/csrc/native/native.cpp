@@ -87,6 +87,19 @@ size_t Weights::nbytes() const {
   return n;
 }
 
+int64_t flatten_choices(const std::string &head, Inputs &in) {
+  int64_t choices = 0;
+  if (head == "multiple-choice") {
+    if (in.input_ids.dim() != 3) throw std::runtime_error("multiple choice wants input_ids of shape [batch, choices, seq]");
+    choices = in.input_ids.size(1);
+    for (at::Tensor *t : {&in.input_ids, &in.attention_mask, &in.token_type_ids}) {
+      if (t->defined()) *t = t->view({-1, t->size(-1)});
+    }
+  }
+  if (in.input_ids.dim() != 2) throw std::runtime_error("input_ids must be [batch, seq]");
+  return choices;
+}
+
 void check_cancel(const std::atomic<bool> *cancel) {
   if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) throw std::runtime_error("forward pass cancelled");
 }

@@ -62,6 +62,13 @@ struct Inputs {
   at::Tensor input_ids, attention_mask, token_type_ids;
 };
 
+// flatten_choices prepares the inputs of a forward pass: a multiple-choice
+// head takes [batch, choices, seq] and runs the model on [batch*choices,
+// seq] (ForMultipleChoice's input_ids.view(-1, input_ids.size(-1)), for
+// every input given); every head then needs 2-D input_ids. It returns the
+// number of choices (0 for other heads).
+int64_t flatten_choices(const std::string &head, Inputs &in);
+
 // Cancel is checked between layers; a set flag ends the pass with an error.
 void check_cancel(const std::atomic<bool> *cancel);
 
@@ -75,7 +82,6 @@ class Model {
   // The names of the inputs forward reads, in the order the caller passes
   // them: input_ids, attention_mask[, token_type_ids].
   virtual std::vector<std::string> input_names() const = 0;
-  virtual size_t nbytes() const = 0;
 };
 
 using Builder = std::function<std::unique_ptr<Model>(const Config &, const Weights &)>;
