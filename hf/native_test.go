@@ -166,19 +166,46 @@ func TestNativeCancel(t *testing.T) {
 	assert.Equal(t, int64(1), st.Failures, "the pass stopped with an error instead of running to its end")
 }
 
-// TestNativePytorchBin: a checkpoint that has only pytorch_model.bin (zip
-// + pickle, read by the restricted unpickler and used in place) loads
-// natively and gives eager transformers' logits bit for bit.
+// TestNativePytorchBin: checkpoints that have only pytorch_model.bin (zip
+// + pickle, read by the restricted unpickler and used in place), or
+// sharded safetensors, load natively and give eager transformers' logits
+// bit for bit.
 func TestNativePytorchBin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Python")
 	}
 	ctx := context.Background()
 	src := copyModel(t, smallModel(t), func(n string) bool { return !strings.HasPrefix(n, "hfpipe-") })
+	sharded := t.TempDir()
+	testenv.RunPython(t, "convert_checkpoint.py", "--model", src, "--out", sharded, "--format", "safetensors", "--max-shard-size", "20MB")
+	shards, _ := filepath.Glob(filepath.Join(sharded, "model-*-of-*.safetensors"))
+	require.Greater(t, len(shards), 1, "a sharded checkpoint")
+	checkEagerLogits(t, sharded)
 	dir := t.TempDir()
 	testenv.RunPython(t, "convert_checkpoint.py", "--model", src, "--out", dir, "--format", "bin")
 	_, err := os.Stat(filepath.Join(dir, "model.safetensors"))
 	require.True(t, os.IsNotExist(err))
+	checkEagerLogits(t, dir)
+
+	// From the Hub: a repo without safetensors gets its pytorch_model.bin fetched.
+	srv := hubtest.New()
+	defer srv.Close()
+	const id = "hfpipe-test/bin-only"
+	_, err = srv.AddFolder(id, dir)
+	require.NoError(t, err)
+	hm, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, id, hf.WithEndpoint(srv.URL), hf.WithCacheDir(t.TempDir()), hf.WithToken(""))
+	require.NoError(t, err)
+	defer hm.Close()
+	assert.True(t, hm.Native())
+	_, err = os.Stat(filepath.Join(hm.Dir, "pytorch_model.bin"))
+	assert.NoError(t, err, "the .bin was downloaded")
+}
+
+// checkEagerLogits loads dir's classifier natively and compares its logits
+// for two course sentences with eager transformers' on the same folder.
+func checkEagerLogits(t *testing.T, dir string) {
+	t.Helper()
+	ctx := context.Background()
 	ids := [][]int64{{101, 1045, 1005, 2310, 2042, 3403, 2005, 1037, 17662, 12172, 2607, 2026, 2878, 2166, 1012, 102}, {101, 1045, 5223, 2023, 2061, 2172, 999, 102, 0, 0, 0, 0, 0, 0, 0, 0}}
 	mask := [][]int64{make([]int64, 16), make([]int64, 16)}
 	for i := range mask[0] {
@@ -217,18 +244,5 @@ func TestNativePytorchBin(t *testing.T) {
 	for _, v := range got {
 		hex = append(hex, fmt.Sprintf("%08x", math.Float32bits(v)))
 	}
-	assert.Equal(t, ref.Outputs[0].F32Hex, hex, "logits from pytorch_model.bin, bit for bit")
-
-	// From the Hub: a repo without safetensors gets its pytorch_model.bin fetched.
-	srv := hubtest.New()
-	defer srv.Close()
-	const id = "hfpipe-test/bin-only"
-	_, err = srv.AddFolder(id, dir)
-	require.NoError(t, err)
-	hm, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, id, hf.WithEndpoint(srv.URL), hf.WithCacheDir(t.TempDir()), hf.WithToken(""))
-	require.NoError(t, err)
-	defer hm.Close()
-	assert.True(t, hm.Native())
-	_, err = os.Stat(filepath.Join(hm.Dir, "pytorch_model.bin"))
-	assert.NoError(t, err, "the .bin was downloaded")
+	assert.Equal(t, ref.Outputs[0].F32Hex, hex, "logits from %s, bit for bit", dir)
 }
