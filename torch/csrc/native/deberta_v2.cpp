@@ -183,7 +183,6 @@ class DebertaV2 : public Model {
 
   std::vector<std::string> input_names() const override { return {"input_ids", "attention_mask", "token_type_ids"}; }
 
-
   std::vector<at::Tensor> forward(const Inputs &in, const std::atomic<bool> *cancel) override {
     Inputs flat = in;
     const int64_t choices = flatten_choices(head_, flat);

@@ -20,21 +20,6 @@ namespace hfpipe {
 namespace native {
 namespace {
 
-// nn.LayerNorm(hidden, eps, bias=norm_bias)
-LayerNorm norm(const Weights &w, const std::string &prefix, int64_t dim, double eps, bool bias) {
-  return LayerNorm{w.get(prefix + ".weight", {dim}), bias ? w.get(prefix + ".bias", {dim}) : at::Tensor(), eps};
-}
-
-// modeling_attn_mask_utils._prepare_4d_attention_mask (AttentionMaskConverter
-// ._expand_mask): [b, 1, src, src], 0 where attended, finfo.min elsewhere,
-// also when every position is attended.
-at::Tensor prepare_4d_mask(const at::Tensor &mask, at::ScalarType dtype) {
-  const int64_t bsz = mask.size(0), src_len = mask.size(1);
-  at::Tensor expanded = mask.unsqueeze(1).unsqueeze(2).expand({bsz, 1, src_len, src_len}).to(dtype);
-  at::Tensor inverted = at::rsub(expanded, 1.0);  // 1.0 - expanded_mask
-  return inverted.masked_fill(inverted.to(at::kBool), finfo_min(dtype));
-}
-
 // ModernBertRotaryEmbedding with the default rope type (attention_scaling 1).
 struct Rotary {
   at::Tensor inv_freq;  // the buffer: float32, made on the CPU at init, then moved with the model
@@ -104,7 +89,7 @@ class ModernBert : public Model {
     sdpa_ = attn == "sdpa";
 
     tok_ = w.get("embeddings.tok_embeddings.weight", {vocab, hidden_});
-    emb_norm_ = norm(w, "embeddings.norm", hidden_, eps, norm_bias);
+    emb_norm_ = layer_norm(w, "embeddings.norm", hidden_, eps, norm_bias);
     const double global_theta = c.real("global_rope_theta");
     const double local_theta = c.real("local_rope_theta", global_theta);
     global_rope_ = Rotary(global_theta, head_dim_, tok_.device());
@@ -114,18 +99,18 @@ class ModernBert : public Model {
       const std::string p = "layers." + std::to_string(i) + ".";
       Layer l;
       if (i != 0) {
-        l.attn_norm = norm(w, p + "attn_norm", hidden_, eps, norm_bias);
+        l.attn_norm = layer_norm(w, p + "attn_norm", hidden_, eps, norm_bias);
         l.has_attn_norm = true;
       }
       l.wqkv = linear(w, p + "attn.Wqkv", 3 * hidden_, hidden_, attention_bias);
       l.wo = linear(w, p + "attn.Wo", hidden_, hidden_, attention_bias);
       l.local = i % every != 0;
-      l.mlp_norm = norm(w, p + "mlp_norm", hidden_, eps, norm_bias);
+      l.mlp_norm = layer_norm(w, p + "mlp_norm", hidden_, eps, norm_bias);
       l.wi = linear(w, p + "mlp.Wi", 2 * inter, hidden_, mlp_bias);
       l.mlp_wo = linear(w, p + "mlp.Wo", hidden_, inter, mlp_bias);
       layers_.push_back(std::move(l));
     }
-    final_norm_ = norm(w, "final_norm", hidden_, eps, norm_bias);
+    final_norm_ = layer_norm(w, "final_norm", hidden_, eps, norm_bias);
 
     pooling_ = c.str("classifier_pooling", "cls");
     if (pooling_ != "cls" && pooling_ != "mean") throw std::runtime_error("classifier_pooling " + pooling_ + " is not cls or mean");
@@ -133,7 +118,7 @@ class ModernBert : public Model {
     // ModernBertPredictionHead: dense -> act -> norm
     head_dense_ = linear(w, "head.dense", hidden_, hidden_, c.boolean("classifier_bias", false));
     head_act_ = activation(c.str("classifier_activation"));
-    head_norm_ = norm(w, "head.norm", hidden_, eps, norm_bias);
+    head_norm_ = layer_norm(w, "head.norm", hidden_, eps, norm_bias);
     const int64_t labels = c.integer("num_labels", 2);
     if (head_ == "sequence-classification" || head_ == "token-classification") {
       classifier_ = linear(w, "classifier", labels, hidden_);
@@ -171,7 +156,7 @@ class ModernBert : public Model {
     // ModernBertModel.forward (no flash attention): positions, then masks
     at::Tensor position_ids = at::arange(t, ids.options().dtype(at::kLong)).unsqueeze(0);
     const at::ScalarType dtype = tok_.scalar_type();  // self.dtype
-    at::Tensor global_mask = prepare_4d_mask(mask, dtype);
+    at::Tensor global_mask = expand_mask(mask, dtype, mask.size(1));  // _prepare_4d_attention_mask
     at::Tensor rows = at::arange(global_mask.size(2), at::TensorOptions().dtype(at::kLong)).unsqueeze(0);
     at::Tensor distance = at::abs(rows - rows.t());
     at::Tensor window = (distance <= window_ / 2).unsqueeze(0).unsqueeze(0).to(mask.device());

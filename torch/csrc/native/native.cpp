@@ -149,8 +149,8 @@ Linear linear(const Weights &w, const std::string &prefix, int64_t out, int64_t 
   return l;
 }
 
-LayerNorm layer_norm(const Weights &w, const std::string &prefix, int64_t dim, double eps) {
-  return LayerNorm{w.get(prefix + ".weight", {dim}), w.get(prefix + ".bias", {dim}), eps};
+LayerNorm layer_norm(const Weights &w, const std::string &prefix, int64_t dim, double eps, bool bias) {
+  return LayerNorm{w.get(prefix + ".weight", {dim}), bias ? w.get(prefix + ".bias", {dim}) : at::Tensor(), eps};
 }
 
 Activation activation(const std::string &name) {
@@ -210,9 +210,13 @@ double finfo_min(at::ScalarType t) {
 at::Tensor sdpa_mask(const at::Tensor &mask, at::ScalarType dtype, int64_t tgt_len) {
   // if not is_tracing and torch.all(mask == 1): return None
   if (at::all(mask == 1).item<bool>()) return at::Tensor();
-  // AttentionMaskConverter._expand_mask
+  return expand_mask(mask, dtype, tgt_len);
+}
+
+at::Tensor expand_mask(const at::Tensor &mask, at::ScalarType dtype, int64_t tgt_len) {
   const int64_t bsz = mask.size(0), src_len = mask.size(1);
   at::Tensor expanded = mask.unsqueeze(1).unsqueeze(2).expand({bsz, 1, tgt_len, src_len}).to(dtype);
+  // torch.tensor(1.0, dtype=dtype) - expanded_mask
   at::Tensor inverted = at::scalar_tensor(1.0, at::TensorOptions().dtype(dtype)) - expanded;
   return inverted.masked_fill(inverted.to(at::kBool), finfo_min(dtype));
 }

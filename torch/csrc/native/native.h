@@ -109,7 +109,8 @@ struct LayerNorm {  // nn.LayerNorm
     return at::layer_norm(x, {weight.size(0)}, weight, bias, eps);
   }
 };
-LayerNorm layer_norm(const Weights &w, const std::string &prefix, int64_t dim, double eps);
+// bias=false: nn.LayerNorm(..., bias=False), no bias tensor read.
+LayerNorm layer_norm(const Weights &w, const std::string &prefix, int64_t dim, double eps, bool bias = true);
 
 // nn.Embedding's forward (padding_idx only matters for gradients).
 inline at::Tensor embed(const at::Tensor &weight, const at::Tensor &ids) { return at::embedding(weight, ids); }
@@ -121,6 +122,10 @@ Activation activation(const std::string &name);
 // torch.finfo(dtype).min
 double finfo_min(at::ScalarType t);
 
+// AttentionMaskConverter._expand_mask (and _prepare_4d_attention_mask):
+// [b, 1, tgt, src] with 0 where attended and finfo.min elsewhere, also when
+// every position is attended.
+at::Tensor expand_mask(const at::Tensor &mask, at::ScalarType dtype, int64_t tgt_len);
 // modeling_attn_mask_utils._prepare_4d_attention_mask_for_sdpa: undefined
 // (no mask) when every position is attended, else [b, 1, tgt, src] with 0
 // where attended and finfo.min elsewhere.
