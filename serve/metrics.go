@@ -184,3 +184,20 @@ func (c *counterVec) write(w io.Writer) {
 	}
 	c.mu.Unlock()
 }
+
+// answered is how many requests got an answer: every success and every
+// failure except those whose client had gone.
+func (m *metrics) answered() int {
+	n := m.requestSuccess.total() + m.requestFailure.total() - m.requestFailure.get("cancelled")
+	return int(n)
+}
+
+func (c *counterVec) total() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var t float64
+	for _, v := range c.v {
+		t += v
+	}
+	return t
+}

@@ -1,8 +1,11 @@
 package serve
 
 import (
+	"context"
 	"log/slog"
 	"time"
+
+	"github.com/hfpipe/hfpipe/hf/tokenizer"
 )
 
 // Defaults, as TEI's where TEI has the setting.
@@ -27,6 +30,8 @@ type options struct {
 	pooling                                                         Pooling
 	modelID                                                         string
 	logger                                                          *slog.Logger
+	// forward replaces the adapter's forward pass (tests: hold a batch).
+	forward func(ctx context.Context, encs []tokenizer.Encoding) ([][]float32, error)
 }
 
 func defaults() options {

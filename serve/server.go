@@ -62,7 +62,11 @@ func New(p pipeline.Pipeline, opts ...Option) (*Server, error) {
 		o.modelID = a.dir
 	}
 	s := &Server{a: a, o: o, log: o.logger, m: newMetrics(a.maxInput)}
-	s.b = newBatcher(a.forward, o.maxBatchTokens, o.maxBatchRequests, s.m)
+	run := a.forward
+	if o.forward != nil {
+		run = o.forward
+	}
+	s.b = newBatcher(run, o.maxBatchTokens, o.maxBatchRequests, s.m)
 	return s, nil
 }
 
@@ -130,7 +134,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = e
 	}
 	if err == nil {
-		s.log.Info("shut down cleanly")
+		s.log.Info("shut down cleanly", "answered", s.m.answered())
 	}
 	return err
 }
