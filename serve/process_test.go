@@ -196,6 +196,7 @@ type loadStats struct {
 	latencies                                       []time.Duration
 	elapsed                                         time.Duration
 	rssMax, rssFirstHalf, rssSecondHalf             int64
+	maxQueue, maxInFlight                           float64 // sampled from /metrics
 }
 
 func (s *loadStats) pct(p float64) time.Duration {
@@ -209,9 +210,9 @@ func (s *loadStats) pct(p float64) time.Duration {
 func (s *loadStats) throughput() float64 { return float64(s.ok) / s.elapsed.Seconds() }
 
 func (s *loadStats) String() string {
-	return fmt.Sprintf("sent=%d ok=%d wrong=%d 429=%d other_status=%d errors=%d p50=%s p99=%s throughput=%.1f/s rss_max=%dMiB",
+	return fmt.Sprintf("sent=%d ok=%d wrong=%d 429=%d other_status=%d errors=%d p50=%s p99=%s throughput=%.1f/s rss_max=%dMiB max_queue=%.0f max_in_flight=%.0f",
 		s.sent, s.ok, s.wrong, s.status429, s.otherStatus, s.errors, s.pct(0.5).Round(time.Millisecond), s.pct(0.99).Round(time.Millisecond),
-		s.throughput(), s.rssMax>>20)
+		s.throughput(), s.rssMax>>20, s.maxQueue, s.maxInFlight)
 }
 
 // drive runs n clients against url+"/predict" for d, each sending one
@@ -228,7 +229,7 @@ func drive(p *process, lt *loadTexts, n int, d time.Duration) *loadStats {
 	rssDone := make(chan struct{})
 	go func() {
 		defer close(rssDone)
-		tick := time.NewTicker(100 * time.Millisecond)
+		tick := time.NewTicker(200 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
@@ -236,7 +237,10 @@ func drive(p *process, lt *loadTexts, n int, d time.Duration) *loadStats {
 				return
 			case <-tick.C:
 				r := p.rss()
+				q, inf := sampleMetrics(p.url)
 				mu.Lock()
+				st.maxQueue = max(st.maxQueue, q)
+				st.maxInFlight = max(st.maxInFlight, inf)
 				st.rssMax = max(st.rssMax, r)
 				if time.Since(start) < d/2 {
 					st.rssFirstHalf = max(st.rssFirstHalf, r)
@@ -298,6 +302,27 @@ func drive(p *process, lt *loadTexts, n int, d time.Duration) *loadStats {
 	close(stopRSS)
 	<-rssDone
 	return st
+}
+
+// sampleMetrics reads te_queue_size and hfpipe_inputs_in_flight (zeros if
+// the server does not answer within a second).
+func sampleMetrics(url string) (queue, inFlight float64) {
+	c := &http.Client{Timeout: time.Second}
+	resp, err := c.Get(url + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "te_queue_size "); ok {
+			queue, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(l, "hfpipe_inputs_in_flight "); ok {
+			inFlight, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	return queue, inFlight
 }
 
 // stop sends SIGTERM and waits for a clean exit; it returns the number of

@@ -124,7 +124,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down: finishing accepted requests", "queued_rows", s.b.queued(), "timeout", s.o.shutdownTimeout)
+	s.mu.Lock()
+	inFlight := s.inFlight
+	s.mu.Unlock()
+	s.log.Info("shutting down: finishing accepted requests", "in_flight", inFlight, "queued_rows", s.b.queued(), "timeout", s.o.shutdownTimeout)
 	s.setDraining()
 	sctx, cancel := context.WithTimeout(context.Background(), s.o.shutdownTimeout)
 	defer cancel()
