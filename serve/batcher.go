@@ -140,6 +140,7 @@ func (b *batcher) close() {
 		rest = append(rest, e.Value.(*entry))
 	}
 	b.q.Init()
+	b.m.queueSize.Add(-float64(len(rest)))
 	b.mu.Unlock()
 	for _, e := range rest {
 		e.j.fail(errClosed)

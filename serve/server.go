@@ -132,6 +132,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.o.shutdownTimeout)
 	defer cancel()
 	err := hs.Shutdown(sctx)
+	if err != nil {
+		// Out of time: rows still queued are answered "shutting down" now
+		// rather than after their own timeouts.
+		s.log.Warn("shutdown timeout reached with requests unanswered", "err", err)
+		s.setDraining()
+		s.b.close()
+	}
 	s.Close()
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && err == nil {
 		err = e
