@@ -7,7 +7,7 @@ SHIM := build/libhfpipe_torch.so
 GO ?= go
 GOTESTFLAGS ?=
 
-.PHONY: all venv shim build test test-variant vet demo parity bench gpu-check gpu-bin clean
+.PHONY: all venv shim build test test-variant vet demo serve-demo serve-load parity bench gpu-check gpu-bin clean
 
 all: build
 
@@ -66,6 +66,27 @@ demo: shim $(DEMO_MODEL)/.complete
 $(DEMO_MODEL)/.complete: $(VENV)/.installed third_party/tools/make_model.py
 	$(PY) third_party/tools/make_model.py --out $(DEMO_MODEL) --vocab "$$($(GO) list -m -f '{{.Dir}}' github.com/sugarme/tokenizer)/pretrained/model/bert-base-uncased-vocab.txt"
 	@touch $@
+
+# `hfpipe serve` on the demo model (random weights, see `demo`): starts it on
+# a free loopback port, sends one request with curl, stops it with SIGTERM.
+# The last line is the response.
+serve-demo: shim $(DEMO_MODEL)/.complete
+	@$(GO) build -o build/hfpipe ./cmd/hfpipe
+	@log=$$(mktemp); build/hfpipe serve --model $(DEMO_MODEL) --hostname 127.0.0.1 --port 0 2>$$log & pid=$$!; \
+	  addr=; for i in $$(seq 1 600); do \
+	    addr=$$(grep -o 'addr=http://[^ ]*' $$log | head -1 | cut -d= -f2); [ -n "$$addr" ] && break; \
+	    kill -0 $$pid 2>/dev/null || { cat $$log; exit 1; }; sleep 0.1; done; \
+	  [ -n "$$addr" ] || { cat $$log; kill -TERM $$pid; exit 1; }; \
+	  cat $$log; echo "(the demo model has random weights: the scores mean nothing)"; \
+	  echo "\$$ curl -s $$addr/predict -H 'Content-Type: application/json' -d '{\"inputs\": \"I love this!\"}'"; \
+	  out=$$(curl -sS --max-time 120 $$addr/predict -H 'Content-Type: application/json' -d '{"inputs": "I love this!"}'); rc=$$?; \
+	  kill -TERM $$pid; wait $$pid; rm -f $$log; echo "$$out"; exit $$rc
+
+# The full serve load test (60 s phases, 512 loopback clients): run it on a
+# quiet machine. `make test` runs a one-second variant.
+SERVE_LOAD ?= 60s
+serve-load: shim
+	set -o pipefail; HFPIPE_SERVE_LOAD=$(SERVE_LOAD) $(GO) test -count=1 -v -timeout 30m -run 'TestLoad|TestSIGTERMUnderLoad' ./serve 2>&1 | grep -E '^(=== RUN|--- |\s+load_test.go|PASS|FAIL|ok)'
 
 parity: shim
 	@$(GO) test -count=1 -v -timeout 40m -run 'Parity|RealMiniLM' ./hf/tokenizer/ ./hf/ ./pipeline/ >build/parity.log 2>&1; rc=$$?; \

@@ -122,6 +122,9 @@ func (c *config) options() ([]pipeline.Option, error) {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "serve" {
+		return serveCommand(ctx, args[1:], stderr)
+	}
 	c, texts, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
