@@ -52,6 +52,9 @@ if ! stamp_ok "$peer/lib/libtokenizers.a" "$tok_key"; then
   (cd "$peer/src/tokenizers" && CARGO_TARGET_DIR="$peer/cargo-target" "$CARGO" build --release --lib --quiet)
   cp "$peer/cargo-target/release/libtokenizers.a" "$peer/lib/libtokenizers.a"
   echo "$tok_key" >"$peer/lib/libtokenizers.a.stamp"
+  # The copied source holds Go files and a go.mod: gone, so that gofmt and
+  # go vet over the checkout (make vet) never see them.
+  rm -rf "$peer/src"
 fi
 
 # 2. ONNX Runtime's shared library, from the wheel (no Python install).
@@ -69,6 +72,7 @@ with zipfile.ZipFile(whl) as z, z.open(name) as src, open(os.path.join(lib, "lib
 os.replace(os.path.join(lib, "libonnxruntime.so.tmp"), os.path.join(lib, "libonnxruntime.so"))
 PYEOF
   echo "onnxruntime $ORT_VERSION" >"$peer/lib/libonnxruntime.so.stamp"
+  rm -rf "$peer/wheels"
 fi
 
 # 3. The contender's command (Go's build cache makes a rebuild quick).

@@ -62,6 +62,7 @@ import (
 	"github.com/hfpipe/hfpipe/bench"
 	"github.com/hfpipe/hfpipe/hf/tokenizer"
 	"github.com/hfpipe/hfpipe/internal/testenv"
+	"github.com/hfpipe/hfpipe/pipeline"
 	"github.com/hfpipe/hfpipe/torch"
 )
 
@@ -528,7 +529,7 @@ func run(ctx context.Context, c *config) error {
 	}
 	rep.Model = model
 	var peer *peerSetup
-	if c.peer != "none" && c.cases["e2e"] {
+	if c.peer != "none" && (c.cases["e2e"] || c.cases["corpus"]) {
 		if peer, err = ensurePeer(c.peer, model); err != nil {
 			return err
 		}
@@ -641,6 +642,27 @@ func run(ctx context.Context, c *config) error {
 			}
 			if co.GoChild, err = r.goChild(ctx, "corpus", job, &co.Go); err != nil {
 				return err
+			}
+			// The peer on the same head of the corpus, in the same
+			// batches as Go's unbucketed run: how far its outputs are
+			// from hfpipe's and Python's on mixed lengths with padding.
+			if peer != nil && job.HeadTexts > 0 {
+				logf("corpus: hugot on the first %d texts, batch size %d", job.HeadTexts, c.corpusBS)
+				var out struct {
+					Results []pipeline.Result `json:"results"`
+				}
+				pj := peerJob{Model: model, ONNX: peer.onnx, ORTLibrary: peer.ortLib, Threads: maxThreads, BS: c.corpusBS, Texts: texts[:job.HeadTexts]}
+				jp, rp, err := r.files("hugot-classify", pj)
+				if err != nil {
+					return err
+				}
+				if _, err := runChild(ctx, exec.CommandContext(ctx, peer.bin, "-classify", "-job", jp, "-result", rp), rp, &out); err != nil {
+					return err
+				}
+				if len(out.Results) != job.HeadTexts {
+					return fmt.Errorf("corpus: hugot returned %d results for %d texts", len(out.Results), job.HeadTexts)
+				}
+				co.Peer = out.Results
 			}
 			rep.Corpus = co
 			for _, l := range co.ratioLines() {

@@ -421,6 +421,10 @@ type corpusOut struct {
 	Go      corpusResult `json:"go"`
 	GoChild child        `json:"go_child"`
 	PyRef   *pyCorpusRef `json:"python_ref,omitempty"`
+	// Peer is hugot's results on the same head of the corpus, in input
+	// order, in batches of BS (each padded to its longest text, as Go's
+	// unbucketed run); nil without the peer.
+	Peer []pipeline.Result `json:"hugot_head,omitempty"`
 }
 
 // pyCorpusRef is bench_python.py's corpus-ref answer: transformers'
@@ -499,6 +503,10 @@ func (c *corpusOut) ratioLines() []string {
 		c.BS, b.Median/u.Median, b.Median, u.Median, r.LabelsEqual, r.Labels, r.ScoresBitwise, r.Labels, r.MaxScoreDiff, r.OrderOK, r.OrderChecked)
 	if _, py, _, _, _, ok := c.yardstick(); ok {
 		l += fmt.Sprintf("; python's own batch %d vs 1 on the first %d texts: max diff %.2g", c.BS, py.N, py.MaxDiff)
+	}
+	if len(c.Peer) > 0 && len(c.Peer) == len(r.HeadUnbucketed) {
+		a := compare(c.Peer, r.HeadUnbucketed)
+		l += fmt.Sprintf("; hugot vs hfpipe unbucketed on the first %d texts: labels %d/%d, max diff %.2g", a.N, a.SameLabels, a.N, a.MaxDiff)
 	}
 	return []string{l + ")"}
 }
@@ -992,6 +1000,10 @@ func (r *report) markdown() string {
 			row("Go bucketed vs Go unbucketed", goBU)
 			row(fmt.Sprintf("Go bucketed vs Python batch %d", co.BS), goBPy)
 			row(fmt.Sprintf("Go unbucketed vs Python batch %d", co.BS), goUPy)
+			if len(co.Peer) > 0 {
+				row(fmt.Sprintf("hugot (ONNX Runtime, batch %d) vs Go unbucketed", co.BS), compare(co.Peer, g.HeadUnbucketed))
+				row(fmt.Sprintf("hugot (ONNX Runtime, batch %d) vs Python batch %d", co.BS, co.BS), compare(co.Peer, co.PyRef.Batched))
+			}
 			w("\nGo (the native model) against Python (eager PyTorch) also includes any difference between the two forward implementations.\n\n")
 		}
 	}

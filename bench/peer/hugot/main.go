@@ -67,18 +67,19 @@ type labelScore struct {
 func main() {
 	jobPath := flag.String("job", "", "the cell job (JSON) hfbench wrote")
 	resultPath := flag.String("result", "", "where to write the result (JSON)")
+	classify := flag.Bool("classify", false, "classify the job's texts in batches of its batch size (the last may be shorter), write {\"results\": [...]} and exit, without the cell protocol")
 	flag.Parse()
 	if *jobPath == "" || *resultPath == "" {
-		fmt.Fprintln(os.Stderr, "usage: hugotcell -job JOB.json -result OUT.json (hfbench starts it; see bench/cmd/hfbench)")
+		fmt.Fprintln(os.Stderr, "usage: hugotcell [-classify] -job JOB.json -result OUT.json (hfbench starts it; see bench/cmd/hfbench)")
 		os.Exit(2)
 	}
-	if err := run(*jobPath, *resultPath, os.Stdin, os.Stdout); err != nil {
+	if err := run(*jobPath, *resultPath, *classify, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "hugotcell:", err)
 		os.Exit(1)
 	}
 }
 
-func run(jobPath, resultPath string, in io.Reader, out io.Writer) error {
+func run(jobPath, resultPath string, classify bool, in io.Reader, out io.Writer) error {
 	data, err := os.ReadFile(jobPath)
 	if err != nil {
 		return err
@@ -87,7 +88,7 @@ func run(jobPath, resultPath string, in io.Reader, out io.Writer) error {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return fmt.Errorf("%s: %w", jobPath, err)
 	}
-	if j.BS < 1 || len(j.Texts) == 0 || len(j.Texts)%j.BS != 0 {
+	if j.BS < 1 || len(j.Texts) == 0 || !classify && len(j.Texts)%j.BS != 0 {
 		return fmt.Errorf("%d texts is not a positive multiple of batch size %d", len(j.Texts), j.BS)
 	}
 	if j.Threads < 1 {
@@ -123,7 +124,22 @@ func run(jobPath, resultPath string, in io.Reader, out io.Writer) error {
 	s := &server{job: j, p: p, last: map[string]float64{},
 		res: &result{Contender: "hugot v0.6.1 (ONNX Runtime)", Threads: j.Threads, LoadSeconds: time.Since(t0).Seconds()}}
 	for i := 0; i < len(j.Texts); i += j.BS {
-		s.batches = append(s.batches, j.Texts[i:i+j.BS])
+		s.batches = append(s.batches, j.Texts[i:min(i+j.BS, len(j.Texts))])
+	}
+	if classify {
+		var all []labelScore
+		for _, b := range s.batches {
+			r, err := s.runBatch(b)
+			if err != nil {
+				return err
+			}
+			all = append(all, r...)
+		}
+		raw, err := json.Marshal(map[string]any{"results": all})
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(resultPath, raw, 0o644)
 	}
 	fmt.Fprintln(out, "ready")
 	sc := bufio.NewScanner(in)
