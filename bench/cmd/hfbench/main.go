@@ -5,8 +5,8 @@
 // `ratio hfpipe/python=…` per cell):
 //
 //	make bench-peer                                           # the peer's set-up, once (bench/peer/setup.sh)
-//	go run ./bench/cmd/hfbench -out bench/results.md          # make bench: about an hour on 2 cores (1 and 2 threads)
-//	go run ./bench/cmd/hfbench -threads 2 -out bench/results.md   # one thread count: about 25 minutes
+//	go run ./bench/cmd/hfbench -out bench/results.md          # make bench: about 65 minutes on 2 cores (1 and 2 threads)
+//	go run ./bench/cmd/hfbench -threads 2 -out bench/results.md   # one thread count: about 30 minutes
 //	go run ./bench/cmd/hfbench -wait-quiet 10m -out bench/results.md
 //	go run ./bench/cmd/hfbench -quick -out /tmp/quick.md      # smoke run
 //	go run ./bench/cmd/hfbench -peer none ...                 # without the peer
