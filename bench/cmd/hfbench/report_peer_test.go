@@ -143,3 +143,22 @@ func TestPeerLinesAndTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestCorpusPeerAgreement checks the corpus rows that compare hugot's
+// results on the head of the corpus with hfpipe's and Python's.
+func TestCorpusPeerAgreement(t *testing.T) {
+	co := &corpusOut{BS: 8, PyRef: &pyCorpusRef{BS: 8, Batched: results(0.5, 0.9), Single: results(0.5, 0.9)}}
+	co.Go = corpusResult{Texts: 2, Labels: 2, LabelsEqual: 2, HeadBucketed: results(0.5, 0.9), HeadUnbucketed: results(0.5, 0.9),
+		Bucketed: []bench.Rep{rep(1, 1)}, Unbucketed: []bench.Rep{rep(1, 2)}}
+	co.Peer = []pipeline.Result{{Label: "POSITIVE", Score: 0.5 + 3e-6}, {Label: "NEGATIVE", Score: 0.6}}
+	r := &report{Corpus: co}
+	md := r.markdown()
+	for _, want := range []string{"| hugot (ONNX Runtime, batch 8) vs Go unbucketed | 1/2 | 0.3 |", "| hugot (ONNX Runtime, batch 8) vs Python batch 8 | 1/2 | 0.3 |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if l := strings.Join(co.ratioLines(), "\n"); !strings.Contains(l, "hugot vs hfpipe unbucketed on the first 2 texts: labels 1/2, max diff 0.3") {
+		t.Errorf("corpus line lacks the hugot agreement: %s", l)
+	}
+}
