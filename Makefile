@@ -7,7 +7,7 @@ SHIM := build/libhfpipe_torch.so
 GO ?= go
 GOTESTFLAGS ?=
 
-.PHONY: all venv shim build test test-variant vet demo serve-demo serve-load parity bench gpu-check gpu-bin clean
+.PHONY: all venv shim build test test-variant vet demo serve-demo serve-load parity bench bench-peer gpu-check gpu-bin clean
 
 all: build
 
@@ -95,8 +95,22 @@ parity: shim
 	  grep -E "^native-real-weights:" build/parity.log; \
 	  [ $$rc = 0 ] || { echo "parity: FAILED (rc $$rc), see build/parity.log"; exit $$rc; }
 
-bench: shim
-	$(GO) run ./bench/cmd/hfbench -out bench/results.md
+# hfpipe against Python's pipeline and the peer, hugot with ONNX Runtime, at
+# 1 and 2 threads; the peer's set-up (bench-peer) comes first.
+# BENCH_ARGS: more hfbench flags, e.g. BENCH_ARGS="-threads 2" (one thread count, about half the time).
+bench: shim bench-peer
+	$(GO) run ./bench/cmd/hfbench -out bench/results.md $(BENCH_ARGS)
+
+# The peer contender of `make bench`, into bench/tmp/peer (ignored; not part of
+# `make test`): libtokenizers.a built with cargo from crates.io, ONNX Runtime's
+# library from the PyPI wheel, and bench/peer/hugot (a Go module of its own,
+# so hfpipe's go.mod stays free of hugot) built with -tags ORT. The model's
+# ONNX export happens in hfbench, after it has built the model.
+bench-peer: $(VENV)/.installed-bench-peer
+	GO="$(GO)" PY="$(abspath $(PY))" bash bench/peer/setup.sh
+$(VENV)/.installed-bench-peer: bench/peer/requirements.txt | $(VENV)/.installed
+	$(PY) -m pip install --disable-pip-version-check -q -r bench/peer/requirements.txt
+	@touch $@
 
 # What the GPU machine runs (no Go there): build the shim against its torch,
 # then run the test binaries carried from here. `make gpu-bin` prepares them.
