@@ -7,10 +7,17 @@ import (
 	"strings"
 )
 
-// Pipeline is what every task's pipeline offers beyond its typed Run.
+// Pipeline is what every task's pipeline offers: its typed Run is on the
+// concrete type (get it without a type assertion from the task's
+// constructor, or from [NewAs]); RunAny runs any task with untyped values,
+// for code that picks the task at run time (the CLI, a server).
 type Pipeline interface {
 	// Task is the canonical task name.
 	Task() string
+	// RunAny runs the task's Run: inputs must be of the type Run takes
+	// (e.g. []string, []QAInput), and the result is what Run returns
+	// (e.g. [][]Entity), as an any.
+	RunAny(ctx context.Context, inputs any, opts ...CallOption) (any, error)
 	// Close frees the model.
 	Close() error
 }
@@ -50,4 +57,24 @@ func New(ctx context.Context, task string, opts ...Option) (Pipeline, error) {
 		return nil, fmt.Errorf("pipeline: unknown task %q (available: %s)", task, strings.Join(Tasks(), ", "))
 	}
 	return mk(ctx, opts...)
+}
+
+// NewAs is New returning the task's concrete pipeline type, so that its
+// typed Run needs no type assertion:
+//
+//	ner, err := pipeline.NewAs[*pipeline.TokenClassification](ctx, "ner", pipeline.WithModel(dir))
+//
+// It returns an error when the task's pipeline is not a P.
+func NewAs[P Pipeline](ctx context.Context, task string, opts ...Option) (P, error) {
+	var zero P
+	p, err := New(ctx, task, opts...)
+	if err != nil {
+		return zero, err
+	}
+	typed, ok := p.(P)
+	if !ok {
+		p.Close()
+		return zero, fmt.Errorf("pipeline: task %q makes a %T, not a %T", task, p, zero)
+	}
+	return typed, nil
 }
