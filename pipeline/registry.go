@@ -27,9 +27,14 @@ type Pipeline interface {
 var tasks = map[string]func(context.Context, ...Option) (Pipeline, error){
 	"text-classification": func(ctx context.Context, o ...Option) (Pipeline, error) { return NewTextClassification(ctx, o...) },
 	"feature-extraction":  func(ctx context.Context, o ...Option) (Pipeline, error) { return NewFeatureExtraction(ctx, o...) },
+	"sentence-embeddings": func(ctx context.Context, o ...Option) (Pipeline, error) { return NewSentenceEmbedding(ctx, o...) },
+	"zero-shot-classification": func(ctx context.Context, o ...Option) (Pipeline, error) {
+		return NewZeroShotClassification(ctx, o...)
+	},
+	"text-ranking": func(ctx context.Context, o ...Option) (Pipeline, error) { return NewReranker(ctx, o...) },
 }
 
-var aliases = map[string]string{"sentiment-analysis": "text-classification"}
+var aliases = map[string]string{"sentiment-analysis": "text-classification", "rerank": "text-ranking", "sentence-similarity": "sentence-embeddings"}
 
 // Tasks lists the task names New accepts, aliases included.
 func Tasks() []string {
