@@ -315,10 +315,13 @@ func TestZeroShotParity(t *testing.T) {
 	ctx := context.Background()
 	models, in, ref := taskReference(t)
 	require.Len(t, ref.ZeroShot, len(in.ZeroShot))
-	var st scoreStats
 	// Batch size 1 is transformers' default and runs the same single-pair
-	// passes; 8 with length bucketing is hfpipe's default.
+	// passes (the logits are the same bits); 8 with length bucketing is
+	// hfpipe's default, whose other padded batches round the logits
+	// differently by an ulp or so.
+	stats := map[int]*scoreStats{1: {}, 8: {}}
 	for _, bs := range []int{1, 8} {
+		st := stats[bs]
 		p, err := NewZeroShotClassification(ctx, WithModel(filepath.Join(models, "nli")), WithBatchSize(bs))
 		require.NoError(t, err)
 		id, err := p.EntailmentID()
@@ -336,8 +339,10 @@ func TestZeroShotParity(t *testing.T) {
 		}
 		p.Close()
 	}
-	fmt.Println(st.line("zero-shot-classification", fmt.Sprintf("%d texts with 1-5 labels, 6 templates, multi_label both ways, at batch 1 and 8, vs transformers.pipeline", len(in.ZeroShot))))
-	st.assert(t, "zero-shot-classification")
+	fmt.Println(stats[1].line("zero-shot-classification", fmt.Sprintf("%d texts with 1-5 labels, 6 templates, multi_label both ways, batch 1 as transformers.pipeline; hfpipe's batch 8 bucketed: %d/%d equal max_score_diff=%.3g bitwise %d/%d",
+		len(in.ZeroShot), stats[8].equal, stats[8].rows, stats[8].maxDiff, stats[8].bitwise, stats[8].scores)))
+	stats[1].assert(t, "zero-shot-classification")
+	stats[8].assert(t, "zero-shot-classification (batch 8)")
 }
 
 func TestTextPairParity(t *testing.T) {

@@ -63,7 +63,7 @@ func (p *TextClassification) runWith(ctx context.Context, texts []string, pairs 
 	if pairs == nil {
 		texts = nonNil(texts)
 	}
-	encs, err := Preprocess(ctx, p.Tokenizer, texts, pairs, p.maxLength())
+	encs, err := preprocessPipelineInputs(ctx, p.Tokenizer, texts, pairs, p.maxLength())
 	if err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func TestTaskSubcommands(t *testing.T) {
 		got := jsonLines[pipeline.ZeroShotResult](t, out)
 		require.Len(t, got, 2)
 		assert.Equal(t, want2[0], got[0])
-		assert.Equal(t, []string{"tech", "food"}, slices.Sorted(slices.Values(got[1].Labels)))
+		assert.Equal(t, []string{"food", "tech"}, slices.Sorted(slices.Values(got[1].Labels)))
 		_, err = runCLI(t, "", "zero-shot", "--model", dir, "some text")
 		assert.ErrorContains(t, err, "no candidate labels")
 	})
