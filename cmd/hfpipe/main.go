@@ -75,7 +75,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.BoolVar(&c.explain, "explain", false, "walk through tokenizer, model and post-processing for the given texts")
 	fs.BoolVar(&c.noBucketing, "no-bucketing", false, "batch inputs in file order instead of by length")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hfpipe [flags] [text ...]\n       hfpipe <task> [flags] [input ...]   (tasks: "+strings.Join(subcommandNames(), ", ")+"; hfpipe <task> -h)\n\nWith no texts and no --file, reads one text per line from stdin.")
+		fmt.Fprintln(stderr, "usage: hfpipe [flags] [text ...]\n       hfpipe <task> [flags] [input ...]   (hfpipe <task> -h for its flags)\n\nWith no texts and no --file, reads one text per line from stdin.\n\nTasks:")
+		for _, n := range subcommandNames() {
+			fmt.Fprintf(stderr, "  %-26s %s\n", n, subcommands[n].summary)
+		}
+		fmt.Fprintln(stderr, "\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
