@@ -75,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.BoolVar(&c.explain, "explain", false, "walk through tokenizer, model and post-processing for the given texts")
 	fs.BoolVar(&c.noBucketing, "no-bucketing", false, "batch inputs in file order instead of by length")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hfpipe [flags] [text ...]\n\nWith no texts and no --file, reads one text per line from stdin.")
+		fmt.Fprintln(stderr, "usage: hfpipe [flags] [text ...]\n       hfpipe <task> [flags] [input ...]\n\nWith no texts and no --file, reads one text per line from stdin.\n\nTask subcommands (hfpipe <task> -h for their flags):\n"+subcommandList())
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -122,6 +122,11 @@ func (c *config) options() ([]pipeline.Option, error) {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		if s, ok := subcommands[args[0]]; ok {
+			return s.run(ctx, args[1:], stdin, stdout, stderr)
+		}
+	}
 	c, texts, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
