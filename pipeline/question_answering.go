@@ -432,7 +432,7 @@ func qaSoftmax(x []float32) {
 		}
 	}
 	for i, v := range x {
-		x[i] = exp32(v - m)
+		x[i] = npExp32(v - m)
 	}
 	sum := npSum32(x)
 	for i := range x {

@@ -1,14 +1,9 @@
 package pipeline
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -21,26 +16,13 @@ import (
 // models made by span_tasks_reference.py: DistilBERT (and BERT) with 2
 // layers of width 64, the real uncased vocabulary and 512 positions, a
 // random init with a scaled head.
-const spanTool = "span_tasks_reference.py"
+const spanTool = testenv.SpanTool
 
 func spanToolHash(t testing.TB, extra ...string) string {
 	t.Helper()
-	h, err := spanToolHashErr(extra...)
+	h, err := testenv.SpanToolHash(extra...)
 	require.NoError(t, err)
 	return h
-}
-
-func spanToolHashErr(extra ...string) (string, error) {
-	h := sha256.New()
-	for _, f := range []string{spanTool, "hfpipe_tools/modelgen.py"} {
-		b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "third_party", "tools", f))
-		if err != nil {
-			return "", err
-		}
-		h.Write(b)
-	}
-	h.Write([]byte(strings.Join(extra, "\x00")))
-	return hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
 // withLock runs f holding an exclusive lock on path+".lock", so that test
@@ -56,56 +38,7 @@ func withLock(t testing.TB, path string, f func()) {
 	f()
 }
 
-// spanModel returns the test model folder of a task ("token-classification",
-// "question-answering", "fill-mask") and architecture, building it when
-// missing or when the tool changed.
-func spanModel(t testing.TB, task, arch string) string {
-	t.Helper()
-	dir, err := buildSpanModel(task, arch)
-	require.NoError(t, err)
-	return dir
-}
-
-// buildSpanModel is spanModel for examples, which have no testing.TB.
-func buildSpanModel(task, arch string) (string, error) {
-	args := []string{"model", "--task", task, "--arch", arch}
-	hash, err := spanToolHashErr(args...)
-	if err != nil {
-		return "", err
-	}
-	root := filepath.Join(testenv.RepoRoot(), "testdata", "gen", "models")
-	dir := filepath.Join(root, "span-"+task+"-"+arch+"-"+hash)
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", err
-	}
-	lock, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
-		return dir, nil
-	}
-	os.RemoveAll(dir)
-	py, err := testenv.PythonPath()
-	if err != nil {
-		return "", err
-	}
-	vocab, err := testenv.UncasedVocabPath()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.Command(py, append([]string{filepath.Join(testenv.RepoRoot(), "third_party", "tools", spanTool)}, append(args, "--out", dir)...)...)
-	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1", "HFPIPE_VOCAB="+vocab, "PYTHONHASHSEED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%s %v: %v\n%s", spanTool, args, err, out)
-	}
-	return dir, os.WriteFile(filepath.Join(dir, ".complete"), nil, 0o644)
-}
+func spanModel(t testing.TB, task, arch string) string { return testenv.SpanModel(t, task, arch) }
 
 // spanCase is one call setting of a reference run: the pipeline keywords
 // and the inputs.

@@ -157,6 +157,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	if _, ok := subcommands[c.task]; ok {
+		return fmt.Errorf("--task %s: run it as a subcommand, `hfpipe %s --model DIR ...` (hfpipe %s -h lists its flags)", c.task, c.task, c.task)
+	}
 	p, err := pipeline.New(ctx, c.task, opts...)
 	if err != nil {
 		return err
