@@ -9,8 +9,6 @@ labels; the head is therefore scaled (token-classification and question-answerin
 weight times --head-scale; masked-lm: the output bias drawn with std --head-scale/10), which keeps every
 other tensor the plain random init. Same --seed and pinned torch/transformers: byte-identical files.
 
-`npexp` writes numpy's float32 exp of a file of raw float32 values (Go mirrors numpy's SIMD exp).
-
 `run` runs transformers.pipeline(TASK, model=DIR) on each case of an inputs file, one input per call
 (the pipeline's default batch size 1), and writes what it returns; scores also as float32 bit
 patterns where transformers' score is a float32 (token-classification, fill-mask). A failing input
@@ -128,13 +126,6 @@ def run(a) -> None:
         json.dump(out, f)
 
 
-def npexp(a) -> None:
-    import numpy as np
-
-    x = np.fromfile(a.inputs, dtype="<f4")
-    np.exp(x).astype("<f4").tofile(a.out)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -155,13 +146,8 @@ def main(argv=None) -> int:
     r.add_argument("--inputs", required=True)
     r.add_argument("--out", required=True)
     r.add_argument("--threads", type=int, default=1)
-    e = sub.add_parser("npexp", help="numpy's float32 exp of raw little-endian float32 values")
-    e.add_argument("--inputs", required=True)
-    e.add_argument("--out", required=True)
     a = ap.parse_args(argv)
-    if a.cmd == "npexp":
-        npexp(a)
-    elif a.cmd == "model":
+    if a.cmd == "model":
         print(json.dumps(make(a)))
     else:
         run(a)
