@@ -36,6 +36,13 @@ func ExampleNewTokenClassification() {
 	}
 	fmt.Println(len(tokens[0]), "tokens not labelled O")
 	// Output:
+	// MISC "my" 0:2 0.64
+	// PER "name" 3:7 0.82
+	// LOC "is" 8:10 0.83
+	// MISC "wolfgang and" 11:23 0.80
+	// MISC "i" 24:25 0.76
+	// LOC "berlin" 34:40 0.74
+	// 7 tokens not labelled O
 }
 
 func ExampleNewQuestionAnswering() {
@@ -56,6 +63,8 @@ func ExampleNewQuestionAnswering() {
 		fmt.Printf("%q %d:%d %.4f\n", a.Answer, a.Start, a.End, a.Score)
 	}
 	// Output:
+	// "is Wolfgang and I live in" 8:33 0.6679
+	// "in" 31:33 0.1762
 }
 
 func ExampleNewFillMask() {
@@ -73,6 +82,9 @@ func ExampleNewFillMask() {
 		fmt.Printf("%s %q\n", p.TokenStr, p.Sequence)
 	}
 	// Output:
+	// 1907 "paris is the 1907 of france."
+	// invite "paris is the invite of france."
+	// structurally "paris is the structurally of france."
 }
 
 func ExampleNewAs() {
