@@ -7,9 +7,11 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/hfpipe/hfpipe/hf"
 	"github.com/hfpipe/hfpipe/hf/tokenizer"
+	"github.com/hfpipe/hfpipe/torch"
 )
 
 // FillMaskSettings are fill-mask's call keywords, with transformers'
@@ -306,11 +308,11 @@ func topIndices(probs []float32, cand []int, k int) []int {
 	return top
 }
 
-// torchSoftmax32 is torch's float32 softmax over the last dimension: the
-// exponentials of x - max, scaled by 1/sum. The sum and the exponentials
-// are computed in float64 here and rounded, where torch's vectorised
-// kernel sums in float32 lanes: the results agree to a few units in the
-// last place, not bit for bit.
+// torchSoftmax32 is ATen's float32 softmax over the last dimension on the
+// CPU (_vec_softmax_lastdim), step for step: the maximum, the exponentials
+// of x - max with Sleef's expf_u10 (the AVX2 and AVX512 kernels) or the C
+// library's expf (the default kernels), their sum in vector lanes reduced
+// as Vectorized's reduce_all does, then each exponential times 1/sum.
 func torchSoftmax32(x, out []float32) {
 	m := x[0]
 	for _, v := range x[1:] {
@@ -318,14 +320,102 @@ func torchSoftmax32(x, out []float32) {
 			m = v
 		}
 	}
-	var sum float64
+	lanes, tree, exp := atenVector()
 	for i, v := range x {
-		e := math.Exp(float64(v - m))
-		out[i] = float32(e)
-		sum += e
+		out[i] = exp(v - m)
 	}
-	inv := float32(1 / float32(sum))
+	inv := 1 / laneSum32(out, lanes, tree)
 	for i := range out {
 		out[i] *= inv
 	}
+}
+
+var atenVectorOnce = sync.OnceValues(func() (int, bool) {
+	switch torch.CPUEnv().ATenCapability {
+	case "AVX512":
+		return 16, true
+	case "AVX2":
+		return 8, true
+	}
+	return 8, false // the default kernels: Vectorized<float> of 32 bytes
+})
+
+// atenVector is the float lane count of ATen's kernel set, whether it
+// reduces lanes as a tree (the AVX2 and AVX512 kernels) rather than in
+// order, and its exp.
+func atenVector() (int, bool, func(float32) float32) {
+	lanes, tree := atenVectorOnce()
+	if tree {
+		return lanes, true, sleefExp32
+	}
+	return lanes, false, func(v float32) float32 { return float32(math.Exp(float64(v))) }
+}
+
+// laneSum32 is ATen's reduce_all with +: lanes accumulators over whole
+// vectors, the tail added into the first lanes, then the lanes summed
+// (halves added pairwise for the tree, else in lane order).
+func laneSum32(x []float32, lanes int, tree bool) float32 {
+	acc := make([]float32, lanes)
+	if len(x) < lanes {
+		var s float32
+		for _, v := range x {
+			s += v
+		}
+		return s
+	}
+	copy(acc, x[:lanes])
+	d := lanes
+	for ; d < len(x)-len(x)%lanes; d += lanes {
+		for j := range acc {
+			acc[j] += x[d+j]
+		}
+	}
+	for j := 0; d+j < len(x); j++ {
+		acc[j] += x[d+j]
+	}
+	if !tree {
+		s := acc[0]
+		for _, v := range acc[1:] {
+			s += v
+		}
+		return s
+	}
+	for h := lanes / 2; h >= 1; h /= 2 {
+		for j := 0; j < h; j++ {
+			acc[j] += acc[j+h]
+		}
+	}
+	return acc[0]
+}
+
+// sleefExp32 is Sleef's expf_u10 (xexpf) with fused multiply-adds, which
+// ATen's vectorised exp calls on AVX2 and AVX512.
+func sleefExp32(d float32) float32 {
+	const (
+		rln2 = float32(1.442695040888963407359924681001892137426645954152985934135449406931)
+		l2u  = float32(0.693145751953125)
+		l2l  = float32(1.428606765330187045e-06)
+	)
+	switch {
+	case d != d:
+		return d
+	case d < -104:
+		return 0
+	case d > 1e38:
+		return float32(math.Inf(1))
+	}
+	q := int(math.RoundToEven(float64(float32(d * rln2))))
+	qf := float32(q)
+	s := fma32(qf, -l2u, d)
+	s = fma32(qf, -l2l, s)
+	u := float32(0.000198527617612853646278381)
+	u = fma32(u, s, 0.00139304355252534151077271)
+	u = fma32(u, s, 0.00833336077630519866943359)
+	u = fma32(u, s, 0.0416664853692054748535156)
+	u = fma32(u, s, 0.166666671633720397949219)
+	u = fma32(u, s, 0.5)
+	u = 1 + fma32(float32(s*s), u, s)
+	// vldexp2: two steps, so that neither factor leaves the float32 range.
+	u = float32(u * float32(math.Ldexp(1, q>>1)))
+	return float32(u * float32(math.Ldexp(1, q-q>>1)))
 }
