@@ -61,7 +61,7 @@ func TestSpanTasksBadInput(t *testing.T) {
 		long := strings.Repeat("why ", 400)
 		_, err = qa.Run(ctx, []QAInput{{Question: long, Context: "Some context here."}})
 		assert.ErrorContains(t, err, "leaving no room for the context")
-		_, err = qa.Run(ctx, []QAInput{{Question: "Who?", Context: strings.Repeat("word ", 600)}}, DocStride(300))
+		_, err = qa.Run(ctx, []QAInput{{Question: "Who?", Context: strings.Repeat("word ", 600)}}, DocStride(383))
 		assert.ErrorContains(t, err, "doc_stride")
 		_, err = qa.Run(ctx, []QAInput{{Question: "Who?", Context: "x"}}, MaxSeqLen(1000))
 		assert.ErrorContains(t, err, "exceeds the model's 512 positions")
