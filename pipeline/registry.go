@@ -25,16 +25,20 @@ type Pipeline interface {
 // tasks maps task names and aliases to constructors, as transformers'
 // SUPPORTED_TASKS and TASK_ALIASES do.
 var tasks = map[string]func(context.Context, ...Option) (Pipeline, error){
-	"text-classification": func(ctx context.Context, o ...Option) (Pipeline, error) { return NewTextClassification(ctx, o...) },
-	"feature-extraction":  func(ctx context.Context, o ...Option) (Pipeline, error) { return NewFeatureExtraction(ctx, o...) },
-	"sentence-embeddings": func(ctx context.Context, o ...Option) (Pipeline, error) { return NewSentenceEmbedding(ctx, o...) },
+	"text-classification":  func(ctx context.Context, o ...Option) (Pipeline, error) { return NewTextClassification(ctx, o...) },
+	"feature-extraction":   func(ctx context.Context, o ...Option) (Pipeline, error) { return NewFeatureExtraction(ctx, o...) },
+	"token-classification": func(ctx context.Context, o ...Option) (Pipeline, error) { return NewTokenClassification(ctx, o...) },
+	"question-answering":   func(ctx context.Context, o ...Option) (Pipeline, error) { return NewQuestionAnswering(ctx, o...) },
+	"fill-mask":            func(ctx context.Context, o ...Option) (Pipeline, error) { return NewFillMask(ctx, o...) },
+	"sentence-embeddings":  func(ctx context.Context, o ...Option) (Pipeline, error) { return NewSentenceEmbedding(ctx, o...) },
 	"zero-shot-classification": func(ctx context.Context, o ...Option) (Pipeline, error) {
 		return NewZeroShotClassification(ctx, o...)
 	},
 	"text-ranking": func(ctx context.Context, o ...Option) (Pipeline, error) { return NewReranker(ctx, o...) },
 }
 
-var aliases = map[string]string{"sentiment-analysis": "text-classification", "rerank": "text-ranking", "sentence-similarity": "sentence-embeddings"}
+var aliases = map[string]string{"sentiment-analysis": "text-classification", "ner": "token-classification",
+	"rerank": "text-ranking", "sentence-similarity": "sentence-embeddings"}
 
 // Tasks lists the task names New accepts, aliases included.
 func Tasks() []string {

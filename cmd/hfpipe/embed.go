@@ -9,8 +9,8 @@ import (
 )
 
 func init() {
-	c := subcommand{summary: "sentence embeddings (sentence-transformers folders)", run: runEmbed}
-	subcommands["sentence-embeddings"], subcommands["embed"] = c, c
+	registerSubcommand(&subcommand{name: "sentence-embeddings", summary: "sentence embeddings as sentence-transformers encode: texts in, vectors out", run: runEmbed})
+	registerSubcommand(&subcommand{name: "embed", summary: "the same as sentence-embeddings", run: runEmbed})
 }
 
 // embedInput is one JSONL input line of `hfpipe embed`.
@@ -27,7 +27,7 @@ type embedOutput struct {
 func runEmbed(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var c config
 	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
-	taskFlags(fs, &c, pipeline.DefaultSentenceEmbeddingModel, 8)
+	streamFlags(fs, &c, pipeline.DefaultSentenceEmbeddingModel, 8)
 	normalize := fs.Bool("normalize", false, "L2-normalise the embeddings (encode's normalize_embeddings; a Normalize module in the folder already does)")
 	prompt := fs.String("prompt", "", "text put before every input (encode's prompt)")
 	promptName := fs.String("prompt-name", "", "one of the model's prompts (config_sentence_transformers.json)")

@@ -75,11 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.BoolVar(&c.explain, "explain", false, "walk through tokenizer, model and post-processing for the given texts")
 	fs.BoolVar(&c.noBucketing, "no-bucketing", false, "batch inputs in file order instead of by length")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hfpipe [flags] [text ...]\n       hfpipe <task> [flags] [input ...]   (hfpipe <task> -h for its flags)\n\nWith no texts and no --file, reads one text per line from stdin.\n\nTasks:")
-		for _, n := range subcommandNames() {
-			fmt.Fprintf(stderr, "  %-26s %s\n", n, subcommands[n].summary)
-		}
-		fmt.Fprintln(stderr, "\nFlags:")
+		fmt.Fprintln(stderr, "usage: hfpipe [flags] [text ...]\n       hfpipe <task> [flags] [input ...]\n\nWith no texts and no --file, reads one text per line from stdin.\n\nTask subcommands (hfpipe <task> -h for their flags):\n"+subcommandList())
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -164,6 +160,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	inputs, err := readInputs(c.file, texts, stdin)
 	if err != nil {
 		return err
+	}
+	if _, ok := subcommands[c.task]; ok {
+		return fmt.Errorf("--task %s: run it as a subcommand, `hfpipe %s --model DIR ...` (hfpipe %s -h lists its flags)", c.task, c.task, c.task)
 	}
 	p, err := pipeline.New(ctx, c.task, opts...)
 	if err != nil {

@@ -10,8 +10,8 @@ import (
 )
 
 func init() {
-	c := subcommand{summary: "rerank documents for a query with a cross-encoder", run: runRerank}
-	subcommands["text-ranking"], subcommands["rerank"] = c, c
+	registerSubcommand(&subcommand{name: "text-ranking", summary: "rerank documents for a query with a cross-encoder (TEI /rerank shape)", run: runRerank})
+	registerSubcommand(&subcommand{name: "rerank", summary: "the same as text-ranking", run: runRerank})
 }
 
 // rerankInput is one JSONL input line of `hfpipe rerank` (TEI's /rerank
@@ -31,7 +31,7 @@ type rerankOutput struct {
 func runRerank(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var c config
 	fs := flag.NewFlagSet("rerank", flag.ContinueOnError)
-	taskFlags(fs, &c, pipeline.DefaultRerankModel, pipeline.DefaultRerankBatchSize)
+	streamFlags(fs, &c, pipeline.DefaultRerankModel, pipeline.DefaultRerankBatchSize)
 	topK := fs.Int("top-k", 0, "keep the k best documents (default: all)")
 	returnDocs := fs.Bool("return-documents", false, "put each document's text in its result")
 	raw := fs.Bool("raw-scores", false, "the logits, without the model's activation (TEI's raw_scores)")

@@ -13,46 +13,72 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hfpipe/hfpipe/hf"
 	"github.com/hfpipe/hfpipe/pipeline"
 	"github.com/hfpipe/hfpipe/torch"
 )
 
-// subcommand is one task's command: hfpipe <name> [flags] [inputs].
+// A subcommand runs one task: `hfpipe <name> --model DIR [flags] [inputs]`,
+// JSON lines in and out. Each task's subcommand lives in its own file and
+// registers itself from init with registerSubcommand; run dispatches on the
+// first argument.
 type subcommand struct {
+	// name is the first argument that selects it ("ner").
+	name string
+	// summary is one line for the command list.
 	summary string
-	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+	// run parses the subcommand's own arguments and runs it.
+	run func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 }
 
-// subcommands maps names (task names and short aliases) to commands; each
-// task's file registers its own in init.
-var subcommands = map[string]subcommand{}
+var subcommands = map[string]*subcommand{}
 
-// subcommandNames lists the registered names, sorted.
-func subcommandNames() []string {
-	var out []string
+func registerSubcommand(s *subcommand) { subcommands[s.name] = s }
+
+// subcommandList is the usage text's list of subcommands.
+func subcommandList() string {
+	var names []string
 	for n := range subcommands {
-		out = append(out, n)
+		names = append(names, n)
 	}
-	sort.Strings(out)
-	return out
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "  %-22s %s\n", n, subcommands[n].summary)
+	}
+	return b.String()
 }
 
-// taskFlags are the flags every task subcommand shares with the main
-// command (model, device, dtype, batching, threads, input file).
-func taskFlags(fs *flag.FlagSet, c *config, defaultModel string, defaultBatch int) {
-	fs.StringVar(&c.model, "model", envOr("HFPIPE_MODEL", defaultModel), "Hub repo id or local model folder ($HFPIPE_MODEL)")
+// taskFlags are the flags every task subcommand takes.
+type taskFlags struct {
+	model, device, dtype, attention, file string
+	batchSize, threads                    int
+}
+
+func newTaskFlags(name string, stderr io.Writer, usage string) (*flag.FlagSet, *taskFlags) {
+	fs := flag.NewFlagSet("hfpipe "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &taskFlags{}
+	fs.StringVar(&c.model, "model", os.Getenv("HFPIPE_MODEL"), "Hub repo id or local model folder ($HFPIPE_MODEL); required")
 	fs.StringVar(&c.device, "device", "cpu", "cpu, cuda or cuda:N")
 	fs.StringVar(&c.dtype, "dtype", "float32", "float32, float16 or bfloat16")
 	fs.StringVar(&c.attention, "attention", "", "native models' attention: sdpa or eager")
-	fs.IntVar(&c.batchSize, "batch-size", defaultBatch, "inputs per forward pass")
-	fs.IntVar(&c.maxLength, "max-length", 0, "truncate inputs to this many tokens (default: the model's)")
-	fs.StringVar(&c.file, "file", "", "read inputs from a JSONL file (or plain text lines); - is stdin (the default without arguments)")
+	fs.StringVar(&c.file, "file", "", "read inputs from this file (JSON lines, or text lines where the task takes texts); - is stdin")
+	fs.IntVar(&c.batchSize, "batch-size", 1, "inputs per forward pass (transformers' pipeline default is 1)")
 	fs.IntVar(&c.threads, "threads", 0, "libtorch intra-op threads (default: libtorch's choice)")
-	fs.BoolVar(&c.noBucketing, "no-bucketing", false, "batch inputs in input order instead of by length")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: hfpipe %s [flags] [input ...]\n\n%s\n\nFlags:\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs, c
 }
 
-// taskOptions are the pipeline options of the shared flags.
-func (c *config) taskOptions() ([]pipeline.Option, error) {
+// options are the pipeline options the common flags make; the model's
+// runtime is set up (threads, memory reuse) on the way.
+func (c *taskFlags) options(defaults ...pipeline.CallOption) ([]pipeline.Option, error) {
+	if c.model == "" {
+		return nil, errors.New("--model is required (a Hub repo id or a local model folder)")
+	}
 	dev, err := torch.ParseDevice(c.device)
 	if err != nil {
 		return nil, err
@@ -61,145 +87,111 @@ func (c *config) taskOptions() ([]pipeline.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.batchSize < 1 {
-		return nil, fmt.Errorf("--batch-size %d: want at least 1", c.batchSize)
-	}
-	opts := []pipeline.Option{pipeline.WithModel(c.model), pipeline.WithDevice(dev), pipeline.WithDType(dt),
-		pipeline.WithBatchSize(c.batchSize), pipeline.WithMaxLength(c.maxLength)}
-	if c.noBucketing {
-		opts = append(opts, pipeline.WithoutBucketing())
-	}
-	if h := c.hfOptions(); len(h) > 0 {
-		opts = append(opts, pipeline.WithHF(h...))
-	}
 	if c.threads > 0 {
 		if err := torch.SetNumThreads(c.threads); err != nil {
 			return nil, err
 		}
 	}
-	return opts, torch.SetMemoryReuse(true)
-}
-
-// parseTask parses a subcommand's flags; flag.ErrHelp comes back as is.
-func parseTask(name, usage string, fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: hfpipe %s [flags] [input ...]\n\n%s\n\n", name, usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := torch.SetMemoryReuse(true); err != nil {
 		return nil, err
 	}
-	return fs.Args(), nil
+	opts := []pipeline.Option{pipeline.WithModel(c.model), pipeline.WithDevice(dev), pipeline.WithDType(dt),
+		pipeline.WithBatchSize(c.batchSize), pipeline.WithDefaults(defaults...)}
+	if c.attention != "" {
+		opts = append(opts, pipeline.WithHF(hf.WithAttention(c.attention)))
+	}
+	return opts, nil
 }
 
-// chunkLines is how many input lines a subcommand reads before running
-// them: memory stays bounded whatever the input's size.
-const chunkLines = 256
-
-// line is one input line: its number and raw text.
-type line struct {
-	n    int
-	text string
+// inputLine is one input line and where it came from.
+type inputLine struct {
+	data []byte
+	text bool // a plain text line (not JSON)
+	at   string
 }
 
-// eachChunk calls run with the input lines chunk by chunk: the arguments
-// if any, else --file, else stdin; blank lines are skipped.
-func eachChunk(file string, args []string, stdin io.Reader, run func([]line) error) error {
+// readLines returns the inputs: the arguments (as text), else the lines of
+// --file or stdin; lines starting with '{' are JSON, others text, empty
+// lines are skipped.
+func readLines(file string, args []string, stdin io.Reader) ([]inputLine, error) {
 	if len(args) > 0 {
 		if file != "" {
-			return errors.New("give inputs as arguments or with --file, not both")
+			return nil, errors.New("give inputs as arguments or with --file, not both")
 		}
-		ls := make([]line, len(args))
+		out := make([]inputLine, len(args))
 		for i, a := range args {
-			ls[i] = line{i + 1, a}
+			out[i] = inputLine{data: []byte(a), text: true, at: fmt.Sprintf("argument %d", i+1)}
 		}
-		return run(ls)
+		return out, nil
 	}
 	r, name := stdin, "stdin"
 	if file != "" && file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
-			return fmt.Errorf("reading inputs: %w", err)
+			return nil, fmt.Errorf("reading inputs: %w", err)
 		}
 		defer f.Close()
 		r, name = f, file
 	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	buf := make([]line, 0, chunkLines)
+	var out []inputLine
 	for n := 1; sc.Scan(); n++ {
-		if strings.TrimSpace(sc.Text()) == "" {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		buf = append(buf, line{n, sc.Text()})
-		if len(buf) == chunkLines {
-			if err := run(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
+		isJSON := strings.HasPrefix(strings.TrimSpace(line), "{")
+		out = append(out, inputLine{data: []byte(line), text: !isJSON, at: fmt.Sprintf("%s:%d", name, n)})
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading %s: %w", name, err)
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	if len(buf) > 0 {
-		return run(buf)
-	}
-	return nil
+	return out, nil
 }
 
-// decodeLine reads a JSON object line into v, or, for a line that is not
-// an object, gives it to plain (plain text input); plain nil refuses it.
-func decodeLine(l line, v any, plain func(string)) error {
-	t := strings.TrimSpace(l.text)
-	if strings.HasPrefix(t, "{") {
-		if err := json.Unmarshal([]byte(t), v); err != nil {
-			return fmt.Errorf("line %d: %v", l.n, err)
-		}
-		return nil
+// textOf reads a text input: a text line, or a JSON object's "text".
+func textOf(l inputLine) (string, error) {
+	if l.text {
+		return string(l.data), nil
 	}
-	if plain == nil {
-		return fmt.Errorf("line %d: want a JSON object", l.n)
+	var v struct {
+		Text *string `json:"text"`
 	}
-	plain(l.text)
-	return nil
+	if err := json.Unmarshal(l.data, &v); err != nil || v.Text == nil {
+		return "", fmt.Errorf("%s: want a JSON object with a \"text\" string, or a plain text line", l.at)
+	}
+	return *v.Text, nil
 }
 
-// jsonlWriter writes results as JSON lines and, on a terminal, progress to
-// stderr.
-type jsonlWriter struct {
-	w        *bufio.Writer
-	enc      *json.Encoder
-	stderr   io.Writer
-	progress bool
-	done     int
-	start    time.Time
-}
-
-func newJSONLWriter(stdout, stderr io.Writer) *jsonlWriter {
+// runChunks runs inputs through run chunk by chunk, writing each result as
+// a JSON line, with a progress bar on stderr when stdout is a terminal and
+// the inputs come from a file.
+func runChunks[In any](inputs []In, run func([]In) ([]any, error), stdout, stderr io.Writer, progress bool) error {
 	w := bufio.NewWriter(stdout)
+	defer w.Flush()
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	return &jsonlWriter{w: w, enc: enc, stderr: stderr, progress: isTerminal(stderr) && !isTerminal(stdout), start: time.Now()}
-}
-
-func (j *jsonlWriter) write(v any) error {
-	j.done++
-	return j.enc.Encode(v)
-}
-
-// chunkDone flushes the output and updates the progress line.
-func (j *jsonlWriter) chunkDone() error {
-	if j.progress {
-		fmt.Fprintf(j.stderr, "\r%d done (%.0f/s)", j.done, float64(j.done)/time.Since(j.start).Seconds())
+	start := time.Now()
+	const chunkSize = 256
+	for lo := 0; lo < len(inputs); lo += chunkSize {
+		part := inputs[lo:min(lo+chunkSize, len(inputs))]
+		rows, err := run(part)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		if progress {
+			done := lo + len(part)
+			fmt.Fprintf(stderr, "\r%s %d/%d (%.0f/s)", bar(done, len(inputs), 30), done, len(inputs), float64(done)/time.Since(start).Seconds())
+		}
 	}
-	return j.w.Flush()
-}
-
-func (j *jsonlWriter) close() error {
-	if j.progress {
-		fmt.Fprintln(j.stderr)
+	if progress {
+		fmt.Fprintln(stderr)
 	}
-	return j.w.Flush()
+	return nil
 }

@@ -35,7 +35,7 @@ func jsonLines[T any](t *testing.T, s string) []T {
 
 // The task subcommands give what the library gives, from arguments,
 // JSONL and plain lines, and refuse bad input with a message naming it.
-func TestTaskSubcommands(t *testing.T) {
+func TestEmbedZeroShotRerankSubcommands(t *testing.T) {
 	ctx := context.Background()
 	texts := []string{"I love this phone", "The food was awful.", "日本語のテキストです。"}
 

@@ -11,8 +11,8 @@ import (
 )
 
 func init() {
-	c := subcommand{summary: "zero-shot classification with an NLI model", run: runZeroShot}
-	subcommands["zero-shot-classification"], subcommands["zero-shot"] = c, c
+	registerSubcommand(&subcommand{name: "zero-shot-classification", summary: "zero-shot classification with an NLI model: texts and candidate labels in", run: runZeroShot})
+	registerSubcommand(&subcommand{name: "zero-shot", summary: "the same as zero-shot-classification", run: runZeroShot})
 }
 
 // zeroShotInput is one JSONL input line of `hfpipe zero-shot`; its own
@@ -27,7 +27,7 @@ type zeroShotInput struct {
 func runZeroShot(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var c config
 	fs := flag.NewFlagSet("zero-shot", flag.ContinueOnError)
-	taskFlags(fs, &c, pipeline.DefaultZeroShotModel, 8)
+	streamFlags(fs, &c, pipeline.DefaultZeroShotModel, 8)
 	labels := fs.String("labels", "", "comma-separated candidate labels (candidate_labels)")
 	template := fs.String("template", pipeline.DefaultHypothesisTemplate, "hypothesis template; {} is the label")
 	multi := fs.Bool("multi-label", false, "score each label on its own (multi_label)")
