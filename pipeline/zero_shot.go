@@ -391,7 +391,7 @@ func (p *ZeroShotClassification) Stream(ctx context.Context, seq iter.Seq[string
 // class (-1: the last). With multiLabel, or a single label, each label's
 // score is the softmax of (contradiction, entailment) logits; otherwise the
 // softmax of the entailment logits over the labels. Computed in float32 as
-// numpy does (exp without subtracting the maximum, numpy's summation
+// numpy does (numpy's exp, without subtracting the maximum, and its summation
 // order), labels sorted by score, best first; equal scores keep numpy's
 // reversed ascending argsort order (the later label first).
 func ZeroShotScores(sequence string, labels []string, logits []float32, numLabels, entail int, multiLabel bool) ZeroShotResult {
@@ -409,15 +409,15 @@ func ZeroShotScores(sequence string, labels []string, logits []float32, numLabel
 			contra = -1
 		}
 		for j := range scores {
-			ec, ee := exp32(at(j, contra)), exp32(at(j, entail))
-			scores[j] = ee / (ec + ee)
+			ec, ee := npExp32(at(j, contra)), npExp32(at(j, entail))
+			scores[j] = ee / npSum32([]float32{ec, ee})
 		}
 	} else {
 		e := make([]float32, n)
 		for j := range e {
-			e[j] = exp32(at(j, entail))
+			e[j] = npExp32(at(j, entail))
 		}
-		sum := numpySum32(e)
+		sum := npSum32(e)
 		for j := range scores {
 			scores[j] = e[j] / sum
 		}
@@ -435,35 +435,4 @@ func ZeroShotScores(sequence string, labels []string, logits []float32, numLabel
 		r.Labels[k], r.Scores[k] = labels[j], float64(scores[j])
 	}
 	return r
-}
-
-// numpySum32 sums float32 values in numpy's order: pairwise, with eight
-// accumulators over blocks of up to 128 values (numpy's pairwise_sum).
-func numpySum32(a []float32) float32 {
-	n := len(a)
-	switch {
-	case n < 8:
-		var s float32 = 0
-		for _, v := range a {
-			s += v
-		}
-		return s
-	case n <= 128:
-		var r [8]float32
-		copy(r[:], a[:8])
-		i := 8
-		for ; i < n-n%8; i += 8 {
-			for k := range r {
-				r[k] += a[i+k]
-			}
-		}
-		s := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-		for ; i < n; i++ {
-			s += a[i]
-		}
-		return s
-	}
-	n2 := n / 2
-	n2 -= n2 % 8
-	return numpySum32(a[:n2]) + numpySum32(a[n2:])
 }
