@@ -91,7 +91,7 @@ serve-load: shim
 parity: shim
 	@$(GO) test -count=1 -v -timeout 40m -run 'Parity|RealMiniLM' ./hf/tokenizer/ ./hf/ ./pipeline/ >build/parity.log 2>&1; rc=$$?; \
 	  grep -m1 -E "^cpu-environment:" build/parity.log; \
-	  for k in tokenizer model layout feature-extraction native; do grep -E "^$$k-parity:" build/parity.log; done; \
+	  for k in tokenizer model layout feature-extraction native task; do grep -E "^$$k-parity:" build/parity.log; done; \
 	  grep -E "^native-real-weights:" build/parity.log; \
 	  [ $$rc = 0 ] || { echo "parity: FAILED (rc $$rc), see build/parity.log"; exit $$rc; }
 
