@@ -135,6 +135,8 @@ func TestDemoModel(t *testing.T) {
 		}
 		if fmt.Sprintf("%08x", math.Float32bits(float32(g.Score))) == w.ScoreHex {
 			bitwise++
+		} else {
+			t.Logf("score not bitwise equal: %q Go %.9g transformers %.9g", text, g.Score, w.Score)
 		}
 		maxDiff = math.Max(maxDiff, math.Abs(g.Score-w.Score))
 		if i < len(rows) && g.Label == rows[i].Label {
