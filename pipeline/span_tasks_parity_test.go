@@ -114,7 +114,7 @@ func TestTokenClassificationParity(t *testing.T) {
 	require.GreaterOrEqual(t, len(texts), 200)
 	var long []string
 	for _, s := range texts {
-		if len(s) > 3000 {
+		if len(s) > 2500 { // the long texts: over 512 tokens
 			long = append(long, s)
 		}
 	}
@@ -169,7 +169,7 @@ func TestTokenClassificationParity(t *testing.T) {
 			st.row(ok, fmt.Sprintf("token-classification %v input %d (%.60q): got %+v\nwant %s", c.kwargs, i, c.texts[i], got[i], ref[ci][i]))
 		}
 	}
-	st.report(t, "token-classification", "rows: texts x aggregation none/simple/first/average/max, stride 128 and 16 on texts over 512 tokens, ignore_labels")
+	st.report(t, "token-classification", "rows: texts x aggregation none/simple/first/average/max, stride 128 and 16 on texts over 512 tokens, ignore_labels; Go's softmax uses numpy's SIMD float32 exp")
 }
 
 // qaCorpus: questions about short, medium and long contexts (over the
@@ -222,9 +222,9 @@ func TestQuestionAnsweringParity(t *testing.T) {
 	}
 	calls := []call{
 		{nil, map[string]any{}, len(inputs)},
-		{[]CallOption{TopK(3), HandleImpossibleAnswer(true)}, map[string]any{"top_k": 3, "handle_impossible_answer": true}, len(inputs)},
-		{[]CallOption{AlignToWords(false), MaxAnswerLen(5), TopK(2)}, map[string]any{"align_to_words": false, "max_answer_len": 5, "top_k": 2}, 80},
-		{[]CallOption{MaxSeqLen(64), DocStride(24)}, map[string]any{"max_seq_len": 64, "doc_stride": 24}, 80},
+		{[]CallOption{TopK(3), HandleImpossibleAnswer(true)}, map[string]any{"top_k": 3, "handle_impossible_answer": true}, 100},
+		{[]CallOption{AlignToWords(false), MaxAnswerLen(5), TopK(2)}, map[string]any{"align_to_words": false, "max_answer_len": 5, "top_k": 2}, 60},
+		{[]CallOption{MaxSeqLen(64), DocStride(24)}, map[string]any{"max_seq_len": 64, "doc_stride": 24}, 60},
 	}
 	cases := make([]spanCase, len(calls))
 	for i, c := range calls {
@@ -256,7 +256,7 @@ func TestQuestionAnsweringParity(t *testing.T) {
 			st.row(ok, fmt.Sprintf("question-answering %v input %d (%q / %.60q): got %+v\nwant %s", c.kwargs, i, inputs[i].Question, inputs[i].Context, got[i], ref[ci][i]))
 		}
 	}
-	st.report(t, "question-answering", "rows: inputs x default, top_k 3 with handle_impossible_answer, align_to_words false with max_answer_len 5, max_seq_len 64 with doc_stride 24")
+	st.report(t, "question-answering", "rows: every input with the defaults (contexts up to ~1500 tokens, several chunks), the short ones with top_k 3 and handle_impossible_answer, with align_to_words false and max_answer_len 5, with max_seq_len 64 and doc_stride 24; Go's softmax uses numpy's SIMD float32 exp")
 }
 
 // fillMaskCorpus: texts with one to three masks, odd texts, texts of up to
@@ -340,5 +340,5 @@ func TestFillMaskParity(t *testing.T) {
 			st.row(ok, fmt.Sprintf("fill-mask %v input %d (%.60q): got %+v\nwant %s", c.kwargs, i, texts[i], got[i], ref[ci][i]))
 		}
 	}
-	st.report(t, "fill-mask", "rows: texts x default top_k 5, top_k 3 with targets, top_k 12; torch's softmax is vectorised, Go's sums in float64")
+	st.report(t, "fill-mask", "rows: texts with one to three masks x default top_k 5, top_k 3 with targets, top_k 12; Go's softmax follows ATen's "+torch.CPUEnv().ATenCapability+" kernel")
 }
