@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"math"
 	"sort"
 )
 
@@ -86,32 +85,14 @@ func topResults(scores []float32, label func(int) string, topK int) []Result {
 	return res
 }
 
-// softmax mirrors numpy on float32: subtract the max, exp, then a float32
-// sum from zero (numpy's pairwise sum is a plain loop below 8 elements).
-func softmax(x, out []float32) {
-	m := x[0]
-	for _, v := range x[1:] {
-		if v > m {
-			m = v
-		}
-	}
-	var sum float32
-	for i, v := range x {
-		out[i] = exp32(v - m)
-		sum += out[i]
-	}
-	for i := range out {
-		out[i] /= sum
-	}
-}
+// softmax is transformers' numpy softmax on float32, step for step
+// (npSoftmax32: numpy's vectorised exp and pairwise sum), so scores are
+// bitwise equal to Python's wherever the logits are.
+func softmax(x, out []float32) { npSoftmax32(x, out) }
 
-// sigmoid mirrors 1.0 / (1.0 + np.exp(-x)) on float32.
+// sigmoid mirrors 1.0 / (1.0 + np.exp(-x)) on float32, with numpy's exp.
 func sigmoid(x, out []float32) {
 	for i, v := range x {
-		out[i] = 1 / (1 + exp32(-v))
+		out[i] = 1 / (1 + npExp32(-v))
 	}
 }
-
-// exp32 is exp rounded to float32 (the correctly rounded result in all but
-// rare halfway cases, which is what numpy's float32 exp aims for).
-func exp32(v float32) float32 { return float32(math.Exp(float64(v))) }
