@@ -61,8 +61,9 @@ struct Attention {
       ctx = at::matmul(probs, v).permute({0, 2, 1, 3}).contiguous();
       ctx = ctx.view({b, t, all});
     }
-    at::Tensor out = dense(ctx);
-    return norm(out + h);
+    // dense(ctx) + h, the sum written into the fresh dense output (the same
+    // add kernel, operands in the same order: the same bits)
+    return norm(dense(ctx).add_(h));
   }
 };
 
@@ -74,9 +75,9 @@ struct Layer {  // BertLayer: attention, BertIntermediate, BertOutput
 
   at::Tensor operator()(const at::Tensor &h, const at::Tensor &mask) const {
     at::Tensor a = attention(h, mask);
-    at::Tensor x = act(intermediate(a));
+    at::Tensor x = act.consume(intermediate(a));
     x = output(x);
-    return output_norm(x + a);
+    return output_norm(x.add_(a));
   }
 };
 

@@ -254,8 +254,11 @@ class DebertaV2 : public Model {
     return y.permute({0, 2, 1, 3}).contiguous().view({-1, y.size(1), y.size(-1)});
   }
 
-  at::Tensor layer(const Layer &l, const at::Tensor &h, const at::Tensor &masked, const at::Tensor &relative_pos,
-                   const at::Tensor &rel_embeddings) const {
+  // DebertaV2Attention (DisentangledSelfAttention + DebertaV2SelfOutput):
+  // q, k, v, the scores and the context die when it returns, as in Python,
+  // so the feed-forward runs with the same memory live.
+  at::Tensor attention(const Layer &l, const at::Tensor &h, const at::Tensor &masked, const at::Tensor &relative_pos,
+                       const at::Tensor &rel_embeddings) const {
     at::Tensor q = split_heads(l.query(h));
     at::Tensor k = split_heads(l.key(h));
     at::Tensor v = split_heads(l.value(h));
@@ -271,9 +274,15 @@ class DebertaV2 : public Model {
     at::Tensor ctx = at::bmm(probs.view({-1, probs.size(-2), probs.size(-1)}), v);
     ctx = ctx.view({-1, heads_, ctx.size(-2), ctx.size(-1)}).permute({0, 2, 1, 3}).contiguous();
     ctx = ctx.view({ctx.size(0), ctx.size(1), -1});
-    at::Tensor a = l.attn_norm(l.dense(ctx) + h);  // DebertaV2SelfOutput
-    at::Tensor x = l.act(l.intermediate(a));
-    return l.output_norm(l.output(x) + a);
+    return l.attn_norm(l.dense(ctx).add_(h));  // DebertaV2SelfOutput: dense(ctx) + h, in dense's fresh output
+  }
+
+  // DebertaV2Layer
+  at::Tensor layer(const Layer &l, const at::Tensor &h, const at::Tensor &masked, const at::Tensor &relative_pos,
+                   const at::Tensor &rel_embeddings) const {
+    at::Tensor a = attention(l, h, masked, relative_pos, rel_embeddings);
+    at::Tensor x = l.act.consume(l.intermediate(a));
+    return l.output_norm(l.output(x).add_(a));
   }
 
   // DisentangledSelfAttention.disentangled_attention_bias

@@ -102,7 +102,9 @@ class DistilBert : public Model {
   }
 
  private:
-  at::Tensor block(const Block &b, const at::Tensor &x, const at::Tensor &mask) const {
+  // MultiHeadSelfAttention: q, k, v and the context die when it returns,
+  // as they do in Python, so the feed-forward runs with the same memory live.
+  at::Tensor attention(const Block &b, const at::Tensor &x, const at::Tensor &mask) const {
     const int64_t bs = x.size(0), k_len = x.size(1), dph = dim_ / heads_;
     auto shape = [&](const at::Tensor &y) { return y.view({bs, -1, heads_, dph}).transpose(1, 2); };
     auto unshape = [&](const at::Tensor &y) { return y.transpose(1, 2).contiguous().view({bs, -1, heads_ * dph}); };
@@ -118,9 +120,16 @@ class DistilBert : public Model {
       at::Tensor weights = at::softmax(scores, -1);
       ctx = unshape(at::matmul(weights, v));
     }
-    at::Tensor sa = b.sa_norm(b.out(ctx) + x);
-    at::Tensor ffn = b.lin2(b.act(b.lin1(sa)));
-    return b.out_norm(ffn + sa);
+    return b.out(ctx);
+  }
+
+  // TransformerBlock
+  at::Tensor block(const Block &b, const at::Tensor &x, const at::Tensor &mask) const {
+    // Sums and activations write into fresh temporaries (the same kernels,
+    // operands in the same order: the same bits as Python's out-of-place ops).
+    at::Tensor sa = b.sa_norm(attention(b, x, mask).add_(x));
+    at::Tensor ffn = b.lin2(b.act.consume(b.lin1(sa)));
+    return b.out_norm(ffn.add_(sa));
   }
 
   std::string head_;

@@ -169,8 +169,9 @@ class ModernBert : public Model {
     auto local_cs = local_rope_(h.scalar_type(), position_ids);
     for (const auto &l : layers_) {
       check_cancel(cancel);
-      at::Tensor x = l.has_attn_norm ? l.attn_norm(h) : h;
-      h = h + attention(l, x, l.local ? local_cs : global_cs, l.local ? sliding_mask : global_mask);
+      // the normed input is a temporary, freed when attention returns, as in Python
+      h = h + attention(l, l.has_attn_norm ? l.attn_norm(h) : h, l.local ? local_cs : global_cs,
+                        l.local ? sliding_mask : global_mask);
       h = h + mlp(l, l.mlp_norm(h));
     }
     h = final_norm_(h);

@@ -164,7 +164,10 @@ class MPNet : public Model {
     return ret;
   }
 
-  at::Tensor layer(const Layer &l, const at::Tensor &h, const at::Tensor &mask, const at::Tensor &bias) const {
+  // MPNetAttention (self-attention + output): q, k, v, the scores and the
+  // context die when it returns, as in Python, so the feed-forward runs with
+  // the same memory live.
+  at::Tensor attention(const Layer &l, const at::Tensor &h, const at::Tensor &mask, const at::Tensor &bias) const {
     const int64_t b = h.size(0), t = h.size(1);
     at::Tensor q = l.q(h).view({b, -1, heads_, head_size_}).transpose(1, 2);
     at::Tensor k = l.k(h).view({b, -1, heads_, head_size_}).transpose(1, 2);
@@ -176,10 +179,15 @@ class MPNet : public Model {
     at::Tensor probs = at::softmax(scores, -1);
     at::Tensor ctx = at::matmul(probs, v).permute({0, 2, 1, 3}).contiguous();
     ctx = ctx.view({b, t, heads_ * head_size_});
-    at::Tensor a = l.attn_norm(l.o(ctx) + h);
-    at::Tensor x = l.act(l.intermediate(a));
+    return l.attn_norm(l.o(ctx).add_(h));  // o(ctx) + h, in o's fresh output
+  }
+
+  // MPNetLayer
+  at::Tensor layer(const Layer &l, const at::Tensor &h, const at::Tensor &mask, const at::Tensor &bias) const {
+    at::Tensor a = attention(l, h, mask, bias);
+    at::Tensor x = l.act.consume(l.intermediate(a));
     x = l.output(x);
-    return l.output_norm(x + a);
+    return l.output_norm(x.add_(a));
   }
 
   at::Tensor pool(const at::Tensor &h) const { return at::tanh(pooler_(h.select(1, 0))); }

@@ -154,39 +154,41 @@ LayerNorm layer_norm(const Weights &w, const std::string &prefix, int64_t dim, d
 }
 
 Activation activation(const std::string &name) {
-  if (name == "gelu") return [](const at::Tensor &x) { return at::gelu(x); };
-  if (name == "relu") return [](const at::Tensor &x) { return at::relu(x); };
-  if (name == "silu" || name == "swish") return [](const at::Tensor &x) { return at::silu(x); };
-  if (name == "tanh") return [](const at::Tensor &x) { return at::tanh(x); };
-  if (name == "sigmoid") return [](const at::Tensor &x) { return at::sigmoid(x); };
-  if (name == "linear") return [](const at::Tensor &x) { return x; };
-  if (name == "gelu_pytorch_tanh") return [](const at::Tensor &x) { return at::gelu(x, "tanh"); };
+  if (name == "gelu") return Activation([](const at::Tensor &x) { return at::gelu(x); }, [](at::Tensor &x) { at::gelu_(x); });
+  if (name == "relu") return Activation([](const at::Tensor &x) { return at::relu(x); }, [](at::Tensor &x) { at::relu_(x); });
+  if (name == "silu" || name == "swish") return Activation([](const at::Tensor &x) { return at::silu(x); }, [](at::Tensor &x) { at::silu_(x); });
+  if (name == "tanh") return Activation([](const at::Tensor &x) { return at::tanh(x); }, [](at::Tensor &x) { at::tanh_(x); });
+  if (name == "sigmoid") return Activation([](const at::Tensor &x) { return at::sigmoid(x); }, [](at::Tensor &x) { at::sigmoid_(x); });
+  if (name == "linear") return Activation([](const at::Tensor &x) { return x; });
+  if (name == "gelu_pytorch_tanh") {
+    return Activation([](const at::Tensor &x) { return at::gelu(x, "tanh"); }, [](at::Tensor &x) { at::gelu_(x, "tanh"); });
+  }
   if (name == "gelu_new") {
     // 0.5 * input * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (input + 0.044715 * torch.pow(input, 3.0))))
-    return [](const at::Tensor &x) {
+    return Activation([](const at::Tensor &x) {
       const double c = std::sqrt(2.0 / M_PI);
       return (x * 0.5) * ((at::tanh((x + at::pow(x, 3.0) * 0.044715) * c)) + 1.0);
-    };
+    });
   }
   if (name == "gelu_python_tanh") {
     // input * 0.5 * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (input + 0.044715 * torch.pow(input, 3.0))))
-    return [](const at::Tensor &x) {
+    return Activation([](const at::Tensor &x) {
       const double c = std::sqrt(2.0 / M_PI);
       return (x * 0.5) * ((at::tanh((x + at::pow(x, 3.0) * 0.044715) * c)) + 1.0);
-    };
+    });
   }
   if (name == "gelu_fast") {
     // 0.5 * input * (1.0 + torch.tanh(input * 0.7978845608 * (1.0 + 0.044715 * input * input)))
-    return [](const at::Tensor &x) {
+    return Activation([](const at::Tensor &x) {
       return (x * 0.5) * (at::tanh((x * 0.7978845608) * (((x * 0.044715) * x) + 1.0)) + 1.0);
-    };
+    });
   }
-  if (name == "quick_gelu") return [](const at::Tensor &x) { return x * at::sigmoid(x * 1.702); };
+  if (name == "quick_gelu") return Activation([](const at::Tensor &x) { return x * at::sigmoid(x * 1.702); });
   if (name == "gelu_python") {
     // input * 0.5 * (1.0 + torch.erf(input / math.sqrt(2.0)))
-    return [](const at::Tensor &x) { return (x * 0.5) * (at::erf(x / std::sqrt(2.0)) + 1.0); };
+    return Activation([](const at::Tensor &x) { return (x * 0.5) * (at::erf(x / std::sqrt(2.0)) + 1.0); });
   }
-  if (name == "gelu_10") return [](const at::Tensor &x) { return at::clip(at::gelu(x), -10, 10); };
+  if (name == "gelu_10") return Activation([](const at::Tensor &x) { return at::clip(at::gelu(x), -10, 10); });
   throw std::runtime_error("activation " + name +
                            " is not supported natively (have gelu, gelu_new, gelu_pytorch_tanh, gelu_python, "
                            "gelu_python_tanh, gelu_fast, gelu_10, quick_gelu, relu, silu, swish, tanh, sigmoid, linear)");

@@ -116,7 +116,24 @@ LayerNorm layer_norm(const Weights &w, const std::string &prefix, int64_t dim, d
 inline at::Tensor embed(const at::Tensor &weight, const at::Tensor &ids) { return at::embedding(weight, ids); }
 
 // transformers' ACT2FN[name] (activations.py), op for op.
-using Activation = std::function<at::Tensor(const at::Tensor &)>;
+struct Activation {
+  std::function<at::Tensor(const at::Tensor &)> fn;
+  // The same ATen kernel writing into its input (gelu_, relu_, ...), where
+  // there is one: the values are the same bits, without a fresh tensor.
+  std::function<void(at::Tensor &)> inplace;
+
+  Activation() = default;
+  explicit Activation(std::function<at::Tensor(const at::Tensor &)> f, std::function<void(at::Tensor &)> g = nullptr)
+      : fn(std::move(f)), inplace(std::move(g)) {}
+  at::Tensor operator()(const at::Tensor &x) const { return fn(x); }
+  // consume applies the activation to x, a temporary nothing else holds,
+  // in place where it can.
+  at::Tensor consume(at::Tensor x) const {
+    if (!inplace) return fn(x);
+    inplace(x);
+    return x;
+  }
+};
 Activation activation(const std::string &name);
 
 // torch.finfo(dtype).min
