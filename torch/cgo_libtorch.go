@@ -1,4 +1,4 @@
-//go:build !hfpipe_shim
+//go:build cgo && !hfpipe_shim
 
 package torch
 

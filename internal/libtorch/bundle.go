@@ -48,6 +48,10 @@ type BundleReport struct {
 // $ORIGIN/lib. bin must have been built against lt (its run path names lt's
 // lib/ folder). Libraries of glibc and the C++ runtime stay the target's.
 func Bundle(ctx context.Context, lt *Libtorch, bin, dir string, opt BundleOptions) (*BundleReport, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %v", err)
+	}
 	libdir := filepath.Join(dir, "lib")
 	if err := os.MkdirAll(libdir, 0o755); err != nil {
 		return nil, fmt.Errorf("bundle: %v", err)
@@ -122,7 +126,7 @@ func Bundle(ctx context.Context, lt *Libtorch, bin, dir string, opt BundleOption
 			}
 		}
 	}
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+	err = filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err == nil && fi.Mode().IsRegular() {
 			rep.Bytes += fi.Size()
 		}

@@ -25,9 +25,9 @@ if [ -d "$work" ]; then chmod -R u+w "$work"; rm -rf "$work"; fi
 mkdir -p "$work/proxy" "$work/course" "$work/elsewhere"
 
 step "module proxy (read-only copy of $root)"
-read -r version nfiles < <(python3 "$root/third_party/consumer/modproxy.py" "$root" "$work/proxy")
+read -r version nfiles head < <(python3 "$root/third_party/consumer/modproxy.py" "$root" "$work/proxy")
 chmod -R a-w "$work/proxy"
-echo "github.com/hfpipe/hfpipe@$version: $nfiles files"
+echo "github.com/hfpipe/hfpipe@$version: $nfiles files (HEAD $head and the working tree)"
 # hfpipe's own dependencies come from this machine's module cache, as a proxy.
 deps="$(go env GOMODCACHE)/cache/download"
 export GOMODCACHE="$work/modcache" GOPROXY="file://$work/proxy,file://$deps" GOSUMDB=off GOFLAGS= GOTOOLCHAIN=local GOWORK=off
@@ -55,7 +55,7 @@ runpath=$(readelf -d "$work/course/dist/course" | sed -n 's/.*(RUNPATH).*\[\(.*\
 cuda=$(cd "$work/course/dist/lib" && ls | grep -E '^lib(torch_cuda|c10_cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|nvshmem|nvrtc)' || true)
 [ -z "$cuda" ] || fail "the CPU bundle carries CUDA libraries: $cuda"
 bytes=$(du -sb "$work/course/dist" | cut -f1)
-echo "bundle: $(( bytes / 1000000 )) MB: $(cd "$work/course/dist" && ls) + lib/: $(cd "$work/course/dist/lib" && ls | tr '\n' ' ')"
+echo "bundle: $(( bytes / 1000000 )) MB: course + lib/: $(cd "$work/course/dist/lib" && ls | tr '\n' ' ')"
 [ "$bytes" -lt 600000000 ] || fail "the CPU bundle is $bytes bytes, over 600 MB"
 
 step "LIBTORCH_USE_PYTORCH=1 ($PYTHON)"

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Writes a GOPROXY=file:// folder serving this checkout as module
 github.com/hfpipe/hfpipe, as a module proxy would: @v/list, .info, .mod,
-.zip and @latest, for one pseudo-version made from HEAD's commit time and
-hash. The zip holds the files git tracks or would track (the working tree,
+.zip and @latest, for one version: the zero pseudo-version, always the same,
+so that the module's folder in the (fresh) module cache keeps its path from
+run to run and Go's build cache keeps the compiled C++ shim (cgo flags name
+that folder). The zip holds the files git tracks or would track (the working tree,
 uncommitted edits included; ignored files such as build/ and .venv left
 out), under module zip rules: regular files only, no nested modules.
 
-usage: modproxy.py REPO OUT  (prints the version)"""
+usage: modproxy.py REPO OUT  (prints the version, the file count, HEAD)"""
 import json, os, subprocess, sys, time, zipfile
 
 MODULE = "github.com/hfpipe/hfpipe"
@@ -17,7 +19,7 @@ def main():
     git = lambda *a: subprocess.check_output(["git", "-C", repo, *a], text=True)
     ts, rev = git("log", "-1", "--format=%ct %H").split()
     t = time.gmtime(int(ts))
-    version = "v0.0.0-%s-%s" % (time.strftime("%Y%m%d%H%M%S", t), rev[:12])
+    version = "v0.0.0-00010101000000-000000000000"
     files = sorted(set(git("ls-files", "-z", "-co", "--exclude-standard").split("\0")) - {""})
     nested = {os.path.dirname(f) for f in files if os.path.basename(f) == "go.mod" and "/" in f}
     vdir = os.path.join(out, MODULE, "@v")
@@ -40,7 +42,7 @@ def main():
             fh.write(info + "\n")
     with open(os.path.join(vdir, "list"), "w") as fh:
         fh.write(version + "\n")
-    print(version, n)
+    print(version, n, rev[:12])
 
 
 main()
