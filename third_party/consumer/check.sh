@@ -5,8 +5,9 @@
 #   2. a new module outside the checkout running the README section "Use it from
 #      your module" verbatim (its main.go and commands blocks, extracted here);
 #   3. its output again from the bundle, run from another folder under env -i,
-#      byte-equal; the bundle carries no CUDA library of libtorch and stays
-#      under 600 MB;
+#      byte-equal; the bundle carries no CUDA part of libtorch (libtorch_cuda,
+#      cuDNN, cuBLAS, …; the wheel's libtorch_cpu itself needs libcudart and
+#      libcupti) and stays under 600 MB;
 #   4. the other libtorch source (LIBTORCH_USE_PYTORCH=1) gives the same build;
 #   5. CGO_ENABLED=0: a tokenizer + hub program builds and runs, a pipeline
 #      program fails naming the fix.
@@ -101,7 +102,7 @@ GO
 (cd "$work/course" && CGO_ENABLED=0 go build -o purego.bin ./purego && ./purego.bin "$MODEL") || fail "CGO_ENABLED=0 build of hf/tokenizer + hf/hub"
 if out=$(cd "$work/course" && CGO_ENABLED=0 go build -o needcgo.bin ./needcgo 2>&1); then fail "CGO_ENABLED=0 built a pipeline program"; fi
 grep -q 'needs cgo and libtorch: build with CGO_ENABLED=1' <<<"$out" || { echo "$out"; fail "the CGO_ENABLED=0 error does not name the fix"; }
-echo "pipeline without cgo: $(grep -m1 -o 'github.com/hfpipe/hfpipe/torch needs cgo[^"]*' <<<"$out")"
+echo "pipeline without cgo: $(grep -m1 -o 'github.com/hfpipe/hfpipe/torch needs cgo.*Use it from your module' <<<"$out")"
 
 chmod -R u+w "$work" && rm -rf "$work"
 echo "consumer-check: PASS in $(( $(date +%s) - start ))s (bundle $(( bytes / 1000000 )) MB)"
