@@ -9,7 +9,8 @@
 #      cuDNN, cuBLAS, …; the wheel's libtorch_cpu itself needs libcudart and
 #      libcupti) and stays under 600 MB;
 #   4. the other libtorch source (LIBTORCH_USE_PYTORCH=1) gives the same build;
-#   5. CGO_ENABLED=0: a tokenizer + hub program builds and runs, a pipeline
+#   5. without the libtorch flags the build fails saying what to set;
+#   6. CGO_ENABLED=0: a tokenizer + hub program builds and runs, a pipeline
 #      program fails naming the fix.
 # Needs: LIBTORCH (a libtorch 2.10 folder, here the venv's torch), PYTHON (the
 # python whose torch that is, for step 4), MODEL (a model folder).
@@ -68,6 +69,11 @@ step "LIBTORCH_USE_PYTORCH=1 ($PYTHON)"
   go build -o course-pytorch .
   [ "$(./course-pytorch "$MODEL")" = "$dev" ] || fail "the LIBTORCH_USE_PYTORCH build prints otherwise"
 ) || exit 1
+
+step "no libtorch flags: the build stops naming what to set"
+if out=$(cd "$work/course" && env -u CGO_CXXFLAGS -u CGO_LDFLAGS go build -o nolibtorch.bin . 2>&1); then fail "built without libtorch flags"; fi
+grep -q 'hfpipe: libtorch not found.*LIBTORCH_USE_PYTORCH=1' <<<"$out" || { echo "$out" | head -20; fail "the build without libtorch does not say what to set"; }
+echo "$(grep -m1 -o 'hfpipe: libtorch not found.*python3 on PATH)' <<<"$out")"
 
 step "CGO_ENABLED=0"
 mkdir -p "$work/course/purego" "$work/course/needcgo"
