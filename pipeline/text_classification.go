@@ -39,7 +39,12 @@ func NewTextClassification(ctx context.Context, opts ...Option) (*TextClassifica
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: text-classification: %w", err)
 	}
-	return &TextClassification{Tokenizer: tok, Model: model, opts: *o, fn: resolveFunction(o.Function, model)}, nil
+	p := &TextClassification{Tokenizer: tok, Model: model, opts: *o, fn: resolveFunction(o.Function, model)}
+	if _, _, err := p.callSettings(nil); err != nil {
+		model.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
 // NewTextClassificationFrom makes a text-classification pipeline of a
@@ -58,7 +63,11 @@ func NewTextClassificationFrom(tok *tokenizer.Tokenizer, model *hf.ModelForSeque
 	if err != nil {
 		return nil, err
 	}
-	return &TextClassification{Tokenizer: tok, Model: model, opts: *o, fn: resolveFunction(o.Function, model), borrowed: true}, nil
+	p := &TextClassification{Tokenizer: tok, Model: model, opts: *o, fn: resolveFunction(o.Function, model), borrowed: true}
+	if _, _, err := p.callSettings(nil); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // resolveFunction is fn, or for FunctionAuto the function the model's
@@ -113,50 +122,19 @@ func (p *TextClassification) check(needTokenizer bool) error {
 }
 
 // Run classifies texts and returns, per text, its TopK labels with scores,
-// best first, in input order. No texts gives no results.
+// best first, in input order. No texts gives no results. RunWith also
+// takes call options.
 func (p *TextClassification) Run(ctx context.Context, texts ...string) ([][]Result, error) {
-	if err := p.check(true); err != nil {
-		return nil, err
-	}
-	encs, err := Preprocess(ctx, p.Tokenizer, texts, nil, p.maxLength())
-	if err != nil {
-		return nil, err
-	}
-	return p.classify(ctx, encs)
+	return p.runWith(ctx, texts, nil, nil)
 }
 
 // RunPairs classifies sentence pairs (text, text_pair), e.g. for NLI models.
 func (p *TextClassification) RunPairs(ctx context.Context, pairs []tokenizer.Pair) ([][]Result, error) {
-	if err := p.check(true); err != nil {
-		return nil, err
-	}
-	encs, err := Preprocess(ctx, p.Tokenizer, nil, pairs, p.maxLength())
-	if err != nil {
-		return nil, err
-	}
-	return p.classify(ctx, encs)
+	return p.runWith(ctx, nil, nonNil(pairs), nil)
 }
 
 func (p *TextClassification) maxLength() int {
 	return p.settings().maxLength(p.Tokenizer, p.Model.Model)
-}
-
-func (p *TextClassification) classify(ctx context.Context, encs []tokenizer.Encoding) ([][]Result, error) {
-	out := make([][]Result, len(encs))
-	err := eachBatch(ctx, p.Tokenizer, encs, p.settings(), func(rows []int, b *tokenizer.Batch) error {
-		logits, err := p.Forward(ctx, b)
-		if err != nil {
-			return err
-		}
-		for k, res := range p.Postprocess(logits) {
-			out[rows[k]] = res
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // Forward runs the model on a padded batch and returns the logits as

@@ -40,6 +40,13 @@ func explain(ctx context.Context, c *config, texts []string, w io.Writer) error 
 	}
 	defer clf.Close()
 	fmt.Fprintf(w, "runs: %s\n", clf.Source())
+	info, err := readModelInfo(clf.Dir)
+	if err != nil {
+		return err
+	}
+	if info != nil {
+		describeModel(w, info)
+	}
 	if randomWeights(clf.Dir) {
 		fmt.Fprintln(w, "NOTE: this model has RANDOM weights (its model card says so): the shapes and the pipeline are real, the labels mean nothing.")
 	}

@@ -75,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.BoolVar(&c.explain, "explain", false, "walk through tokenizer, model and post-processing for the given texts")
 	fs.BoolVar(&c.noBucketing, "no-bucketing", false, "batch inputs in file order instead of by length")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hfpipe [flags] [text ...]\n\nWith no texts and no --file, reads one text per line from stdin.")
+		fmt.Fprintln(stderr, "usage: hfpipe [flags] [text ...]\n       hfpipe <task> [flags] [input ...]\n\nWith no texts and no --file, reads one text per line from stdin.\n\nTask subcommands (hfpipe <task> -h for their flags):\n"+subcommandList())
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -122,6 +122,18 @@ func (c *config) options() ([]pipeline.Option, error) {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "serve" {
+		return serveCommand(ctx, args[1:], stderr)
+	}
+	if len(args) > 0 {
+		if sc, ok := subcommands[args[0]]; ok {
+			err := sc.run(ctx, args[1:], stdin, stdout, stderr)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+	}
 	c, texts, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -151,6 +163,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	inputs, err := readInputs(c.file, texts, stdin)
 	if err != nil {
 		return err
+	}
+	if _, ok := subcommands[c.task]; ok {
+		return fmt.Errorf("--task %s: run it as a subcommand, `hfpipe %s --model DIR ...` (hfpipe %s -h lists its flags)", c.task, c.task, c.task)
 	}
 	p, err := pipeline.New(ctx, c.task, opts...)
 	if err != nil {

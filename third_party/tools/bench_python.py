@@ -27,6 +27,10 @@ Commands (each reads one JSON job and writes one JSON result):
              encode_batch() on THREADS rayon threads; special tokens, no padding or
              truncation (what the Go side does).
              job: {tokenizer_json, texts, threads, warmup, reps, rep_seconds}
+  roofline   the machine's bounds for the report's roofline, per thread count: memory
+             bandwidth (STREAM-like copy and triad with torch's kernels) and the float32
+             GEMM peak (torch.mm of large square matrices).
+             job: {threads: [counts]}
 
 Timing scheme (the Go side uses the same one, bench/measure.go): `warmup` untimed calls of
 the exact shape (TorchScript's profiling executor specialises on its first calls), then
@@ -134,6 +138,9 @@ def cmd_cell(job):
             raise RuntimeError(f"pipeline returned {len(r)} results for {bs} texts")
         if not out["first_results"]:
             out["first_results"] = [{"label": x["label"], "score": float(x["score"])} for x in r]
+            out["first_call_seconds"] = lat
+        elif state["e2e"] == 2:
+            out["second_call_seconds"] = lat
         return lat
 
     def fwd():
@@ -191,6 +198,42 @@ def cmd_cell(job):
     raise SystemExit("bench_python: stdin closed before done")
 
 
+def cmd_roofline(job):
+    """The machine's bounds for hfbench's roofline, per thread count: memory bandwidth
+    (STREAM-like copy b->a and triad a = b + 3c over float32 arrays of 256 MiB, torch's
+    parallel kernels, best of 7; STREAM's byte counts: 2 and 3 arrays per element)
+    and the float32 GEMM peak (torch.mm of n x n matrices, n = 1024, 2048, 3072, best
+    of 5; 2 n^3 FLOPs a product)."""
+    import torch
+
+    n = 64 * 2**20
+    a, b, c = torch.empty(n), torch.rand(n), torch.rand(n)
+    rows = []
+
+    def best(f, reps):
+        f()
+        t = float("inf")
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            f()
+            t = min(t, time.perf_counter() - t0)
+        return t
+
+    for threads in job["threads"]:
+        torch.set_num_threads(threads)
+        row = {"threads": torch.get_num_threads()}
+        row["copy_gbs"] = 2 * 4 * n / best(lambda: a.copy_(b), 7) / 1e9
+        row["triad_gbs"] = 3 * 4 * n / best(lambda: torch.add(b, c, alpha=3.0, out=a), 7) / 1e9
+        row["gemm_gflops"], row["gemm_n"] = 0.0, 0
+        for m in (1024, 2048, 3072):
+            x, y, z = torch.rand(m, m), torch.rand(m, m), torch.empty(m, m)
+            g = 2 * m**3 / best(lambda: torch.mm(x, y, out=z), 5) / 1e9
+            if g > row["gemm_gflops"]:
+                row["gemm_gflops"], row["gemm_n"] = g, m
+        rows.append(row)
+    return {"rows": rows, "array_mib": 4 * n / 2**20}
+
+
 def cmd_corpus_ref(job):
     import torch
     import transformers
@@ -242,7 +285,8 @@ def cmd_tokenizer(job):
     return {"tokens": tokens, "texts": len(texts), "single": single_reps, "batch": batch_reps}
 
 
-COMMANDS = {"versions": cmd_versions, "cell": cmd_cell, "corpus-ref": cmd_corpus_ref, "tokenizer": cmd_tokenizer}
+COMMANDS = {"versions": cmd_versions, "cell": cmd_cell, "corpus-ref": cmd_corpus_ref, "tokenizer": cmd_tokenizer,
+            "roofline": cmd_roofline}
 
 
 def main(argv=None):

@@ -1,11 +1,20 @@
-// Command hfbench benchmarks hfpipe against Python transformers on one
-// machine, with one libtorch, one thread count and one model, and writes a
-// Markdown report, a throughput plot and one `ratio` line per case:
+// Command hfbench benchmarks hfpipe against Python transformers and the
+// peer hugot (ONNX Runtime) on one machine, with one libtorch and one
+// model, at each thread count of -threads, and writes a Markdown report, a
+// throughput plot and `ratio` lines per case (`ratio hfpipe/hugot=…`,
+// `ratio hfpipe/python=…` per cell):
 //
-//	go run ./bench/cmd/hfbench -out bench/results.md          # make bench: about 19 minutes on 2 cores
+//	make bench-peer                                           # the peer's set-up, once (bench/peer/setup.sh)
+//	go run ./bench/cmd/hfbench -out bench/results.md          # make bench: about 65 minutes on 2 cores (1 and 2 threads)
+//	go run ./bench/cmd/hfbench -threads 2 -out bench/results.md   # one thread count: about 30 minutes
 //	go run ./bench/cmd/hfbench -wait-quiet 10m -out bench/results.md
-//	go run ./bench/cmd/hfbench -quick -out /tmp/quick.md      # about 2 minutes: smoke run
+//	go run ./bench/cmd/hfbench -quick -out /tmp/quick.md      # smoke run
+//	go run ./bench/cmd/hfbench -peer none ...                 # without the peer
 //	go run ./bench/cmd/hfbench -render bench/tmp/results.json # the report again from raw results
+//
+// Before the cells, the run measures the machine's memory bandwidth and
+// float32 GEMM peak per thread count (bench_python.py roofline), and the
+// report gives every cell's fraction of that roofline per contender.
 //
 // Cases: sentiment-analysis end to end (pipeline.TextClassification.Run vs
 // transformers.pipeline) over batch sizes and text lengths, with latency
@@ -24,11 +33,12 @@
 // TorchScript's time per forward over native's.
 //
 // Each Go case runs in a child process of hfbench (-worker), each Python
-// case in third_party/tools/bench_python.py, one process per side, loader
-// and case, so peak RSS and warm-up are per case and side; the processes
-// of a cell (Go native, Go TorchScript and two identical Python ones, the
-// second an A/A noise floor) take turns repetition by repetition (see
-// serveCell).
+// case in third_party/tools/bench_python.py, the peer in hugotcell
+// (bench/peer/hugot, built into bench/tmp/peer), one process per side,
+// loader and case, so peak RSS and warm-up are per case and side; the
+// processes of a cell (Go native, Go TorchScript, two identical Python
+// ones, the second an A/A noise floor, and hugot) take turns repetition by
+// repetition (see serveCell).
 package main
 
 import (
@@ -52,13 +62,15 @@ import (
 	"github.com/hfpipe/hfpipe/bench"
 	"github.com/hfpipe/hfpipe/hf/tokenizer"
 	"github.com/hfpipe/hfpipe/internal/testenv"
+	"github.com/hfpipe/hfpipe/pipeline"
 	"github.com/hfpipe/hfpipe/torch"
 )
 
 // config is what the flags set.
 type config struct {
 	out, plot, jsonOut, model string
-	threads                   int
+	threads                   []int // one pass over the cells per count
+	peer                      string
 	quick                     bool
 	reps, warmup              int
 	repSeconds                float64
@@ -98,7 +110,8 @@ func main() {
 	flag.StringVar(&c.plot, "plot", "", "throughput plot (PNG) to write (default: throughput.png beside -out)")
 	flag.StringVar(&c.jsonOut, "json", "", "raw results (JSON) to write (default: bench/tmp/results.json)")
 	flag.StringVar(&c.model, "model", "", "benchmark model folder, built when missing (default: bench/tmp/model)")
-	flag.IntVar(&c.threads, "threads", 2, "libtorch intra-op threads on both sides (torch.SetNumThreads / torch.set_num_threads)")
+	threads := flag.String("threads", "1,2", "intra-op thread counts, each a pass over the cells: libtorch's on the hfpipe and Python sides (torch.SetNumThreads / torch.set_num_threads), ONNX Runtime's on hugot's; the tokenizer and corpus cases run at the largest")
+	flag.StringVar(&c.peer, "peer", "", "folder of the peer contender (hugot with ONNX Runtime) that make bench-peer builds (default: bench/tmp/peer); \"none\": run without it")
 	flag.BoolVar(&c.quick, "quick", false, "smoke run of about 2 minutes: fewer repetitions, shorter corpus")
 	flag.IntVar(&c.reps, "reps", 0, "timed repetitions per case (default 5, quick 2)")
 	flag.IntVar(&c.warmup, "warmup", 0, "untimed warm-up calls per case and shape (default 3, quick 2)")
@@ -110,7 +123,7 @@ func main() {
 	flag.IntVar(&c.corpusBS, "corpus-batch-size", 8, "batch size of the corpus runs (8: the pipeline's default)")
 	flag.IntVar(&c.corpusReps, "corpus-reps", 0, "repetitions of each corpus run (default 2, quick 1); repetitions after the first only while -budget allows")
 	flag.IntVar(&c.corpusRefTexts, "corpus-ref-texts", 400, "texts at the head of the corpus that Python classifies at the corpus batch size and at batch size 1, the yardstick of the bucketing outputs (0: skip)")
-	flag.DurationVar(&c.budget, "budget", 22*time.Minute, "time budget of the whole run: later corpus repetitions are skipped when they would overrun it (0: no limit)")
+	flag.DurationVar(&c.budget, "budget", 70*time.Minute, "time budget of the whole run: later corpus repetitions are skipped when they would overrun it (0: no limit)")
 	flag.IntVar(&c.tokTexts, "tokenizer-texts", 2000, "texts of the tokenizer benchmark (the head of the corpus)")
 	render := flag.String("render", "", "write the report (-out) and plot (-plot) again from the raw results of an earlier run (its -json file), measuring nothing")
 	only := flag.String("only", "e2e,tokenizer,corpus", "cases to run: e2e (with forward and stages), tokenizer, corpus")
@@ -147,7 +160,9 @@ func main() {
 	}
 	var err error
 	if c.batches, err = parseInts(*batches); err == nil {
-		c.lengths, err = parseInts(*lengths)
+		if c.lengths, err = parseInts(*lengths); err == nil {
+			c.threads, err = parseInts(*threads)
+		}
 	}
 	if err != nil {
 		fatal(err)
@@ -183,6 +198,9 @@ func main() {
 	}
 	if c.model == "" {
 		c.model = bench.DefaultModelDir()
+	}
+	if c.peer == "" {
+		c.peer = filepath.Join(testenv.RepoRoot(), "bench", "tmp", "peer")
 	}
 	c.args = os.Args[1:]
 	if err := run(ctx, &c); err != nil {
@@ -262,12 +280,13 @@ func (r *runner) pyChild(ctx context.Context, command string, job, into any) (ch
 
 // proc is a child process that speaks the cell protocol (see serveCell).
 type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	out    *bufio.Reader
-	result string
-	start  time.Time
+	name    string
+	e2eOnly bool // speaks the e2e phase only (the peer)
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	out     *bufio.Reader
+	result  string
+	start   time.Time
 }
 
 func (r *runner) startProc(ctx context.Context, name string, cmd *exec.Cmd, resultPath string, env ...string) (*proc, error) {
@@ -344,11 +363,12 @@ func (p *proc) kill() {
 }
 
 // runCell measures one cell: the processes (Go native, Go TorchScript,
-// Python A, Python B) take turns, command by command, so that a busy
-// machine slows them alike; each repetition starts with a different
-// process.
-func (r *runner) runCell(ctx context.Context, c *config, cell *cellOut, model string, texts []string, plan bench.Plan) error {
-	job := cellJob{Model: model, Threads: c.threads, BS: cell.BS, Texts: texts, Plan: plan, RewarmBelow: 0.5}
+// Python A, Python B and, where set up, the peer hugot) take turns,
+// command by command, so that a busy machine slows them alike; each
+// repetition starts with a different process. The peer times the
+// end-to-end phase only.
+func (r *runner) runCell(ctx context.Context, cell *cellOut, model string, peer *peerSetup, texts []string, plan bench.Plan) error {
+	job := cellJob{Model: model, Threads: cell.Threads, BS: cell.BS, Texts: texts, Plan: plan, RewarmBelow: 0.5}
 	var procs []*proc
 	defer func() {
 		for _, p := range procs {
@@ -380,7 +400,7 @@ func (r *runner) runCell(ctx context.Context, c *config, cell *cellOut, model st
 	// hfpipe does; its ratio to the first (A) is the noise floor of the
 	// cross-process comparison (an A/A test).
 	pyJob := map[string]any{"model": model, "export": bench.ExportFile, "inputs": []string{"input_ids", "attention_mask"},
-		"threads": c.threads, "bs": cell.BS, "texts": texts, "warmup": plan.Warmup, "reps": plan.Reps,
+		"threads": cell.Threads, "bs": cell.BS, "texts": texts, "warmup": plan.Warmup, "reps": plan.Reps,
 		"rep_seconds": plan.RepSeconds, "min_calls": plan.MinCalls, "rewarm_below": job.RewarmBelow}
 	for _, name := range []string{"python", "python-b"} {
 		jp, rp, err := r.files("py-cell", pyJob)
@@ -393,6 +413,21 @@ func (r *runner) runCell(ctx context.Context, c *config, cell *cellOut, model st
 		}
 		procs = append(procs, p)
 	}
+	// The peer: hugot's pipeline with ONNX Runtime, on the ONNX export of
+	// the same model, same texts, same thread count.
+	if peer != nil {
+		pj := peerJob{Model: model, ONNX: peer.onnx, ORTLibrary: peer.ortLib, Threads: cell.Threads, BS: cell.BS, Texts: texts, Plan: plan, RewarmBelow: job.RewarmBelow}
+		jp, rp, err := r.files("hugot-cell", pj)
+		if err != nil {
+			return err
+		}
+		p, err := r.startProc(ctx, peerProc, exec.CommandContext(ctx, peer.bin, "-job", jp, "-result", rp), rp)
+		if err != nil {
+			return err
+		}
+		p.e2eOnly = true
+		procs = append(procs, p)
+	}
 	for _, p := range procs {
 		if err := p.expect(); err != nil {
 			return err
@@ -403,20 +438,24 @@ func (r *runner) runCell(ctx context.Context, c *config, cell *cellOut, model st
 		phases = append(phases, "fwd")
 	}
 	for _, phase := range phases {
-		for _, p := range procs {
+		in := procs
+		if phase != "e2e" {
+			in = slices.DeleteFunc(slices.Clone(procs), func(p *proc) bool { return p.e2eOnly })
+		}
+		for _, p := range in {
 			if err := p.do("warm " + phase); err != nil {
 				return err
 			}
 		}
 		for i := range plan.Reps {
-			for j := range procs {
-				if err := procs[(i+j)%len(procs)].do("rep " + phase); err != nil {
+			for j := range in {
+				if err := in[(i+j)%len(in)].do("rep " + phase); err != nil {
 					return err
 				}
 			}
 		}
 		if phase == "e2e" {
-			for _, p := range procs {
+			for _, p := range in {
 				if err := p.do("mark"); err != nil {
 					return err
 				}
@@ -437,6 +476,9 @@ func (r *runner) runCell(ctx context.Context, c *config, cell *cellOut, model st
 		case "python-b":
 			cell.PyB = new(pyCellResult)
 			_, err = p.finish(cell.PyB)
+		case peerProc:
+			cell.Peer, cell.PeerChild = new(peerResult), new(child)
+			*cell.PeerChild, err = p.finish(cell.Peer)
 		}
 		errs = append(errs, err)
 	}
@@ -470,7 +512,8 @@ func run(ctx context.Context, c *config) error {
 	if err != nil {
 		return err
 	}
-	rep := &report{Settings: settingsOf(c), Started: start, Command: commandLine(c), Threads: c.threads}
+	maxThreads := slices.Max(c.threads)
+	rep := &report{Settings: settingsOf(c), Started: start, Command: commandLine(c), Threads: maxThreads}
 	if c.waitQuiet > 0 {
 		rep.Quiet, rep.QuietWait = waitQuiet(c)
 		start = time.Now()
@@ -485,6 +528,16 @@ func run(ctx context.Context, c *config) error {
 		model = abs
 	}
 	rep.Model = model
+	var peer *peerSetup
+	if c.peer != "none" && (c.cases["e2e"] || c.cases["corpus"]) {
+		if peer, err = ensurePeer(c.peer, model); err != nil {
+			return err
+		}
+		rep.Peer = peer.info
+	}
+	if rep.Shape, err = modelShapeOf(model); err != nil {
+		return err
+	}
 	dir := filepath.Join(testenv.RepoRoot(), "bench", "tmp", "run")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -492,7 +545,7 @@ func run(ctx context.Context, c *config) error {
 	r := &runner{self: self, py: py, script: filepath.Join(testenv.RepoRoot(), "third_party", "tools", "bench_python.py"), dir: dir}
 
 	env := torch.CPUEnv()
-	env.Threads = c.threads // what both sides' children set
+	env.Threads = maxThreads // what both sides' children set (the largest count)
 	rep.Machine = machine{CPU: bench.CPUModel(), Cores: runtime.NumCPU(), GoVersion: runtime.Version(), Libtorch: torch.Version(),
 		GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, Kernels: env.String()}
 	fmt.Println("cpu-environment:", rep.Machine.Kernels)
@@ -507,21 +560,33 @@ func run(ctx context.Context, c *config) error {
 	rep.Plan = plan
 
 	if c.cases["e2e"] {
-		for _, n := range c.lengths {
-			texts, err := bench.Texts(tok, c.poolTexts, n, 1)
-			if err != nil {
-				return err
-			}
-			for _, bs := range c.batches {
-				pool := texts[:len(texts)/bs*bs]
-				cell := &cellOut{BS: bs, Len: n, Forward: bs*n <= c.forwardMaxTokens}
-				logf("e2e bs=%d len=%d", bs, n)
-				if err := r.runCell(ctx, c, cell, model, pool, plan); err != nil {
+		// The machine's bounds first, per thread count: memory bandwidth
+		// and float32 GEMM peak (bench_python.py roofline).
+		logf("roofline: memory bandwidth and float32 GEMM peak at %v threads", c.threads)
+		rep.Roofline = new(rooflineResult)
+		if _, err := r.pyChild(ctx, "roofline", map[string]any{"threads": c.threads}, rep.Roofline); err != nil {
+			return err
+		}
+		for _, l := range rep.Roofline.lines() {
+			logf("%s", l)
+		}
+		for _, th := range c.threads {
+			for _, n := range c.lengths {
+				texts, err := bench.Texts(tok, c.poolTexts, n, 1)
+				if err != nil {
 					return err
 				}
-				rep.Cells = append(rep.Cells, cell)
-				for _, l := range cell.ratioLines() {
-					logf("%s", l)
+				for _, bs := range c.batches {
+					pool := texts[:len(texts)/bs*bs]
+					cell := &cellOut{BS: bs, Len: n, Threads: th, Forward: bs*n <= c.forwardMaxTokens}
+					logf("e2e threads=%d bs=%d len=%d", th, bs, n)
+					if err := r.runCell(ctx, cell, model, peer, pool, plan); err != nil {
+						return err
+					}
+					rep.Cells = append(rep.Cells, cell)
+					for _, l := range rep.cellRatioLines(cell) {
+						logf("%s", l)
+					}
 				}
 			}
 		}
@@ -541,11 +606,11 @@ func run(ctx context.Context, c *config) error {
 			tplan := bench.Plan{Warmup: 1, Reps: c.reps, RepSeconds: c.repSeconds, MinCalls: 1}
 			t := &tokOut{}
 			logf("tokenizer: Go")
-			if _, err := r.goChild(ctx, "tokenizer", tokenizerJob{Model: model, Threads: c.threads, Texts: tt, Plan: tplan}, &t.Go); err != nil {
+			if _, err := r.goChild(ctx, "tokenizer", tokenizerJob{Model: model, Threads: maxThreads, Texts: tt, Plan: tplan}, &t.Go); err != nil {
 				return err
 			}
 			logf("tokenizer: Python")
-			pyJob := map[string]any{"tokenizer_json": filepath.Join(model, "tokenizer.json"), "texts": tt, "threads": c.threads,
+			pyJob := map[string]any{"tokenizer_json": filepath.Join(model, "tokenizer.json"), "texts": tt, "threads": maxThreads,
 				"warmup": tplan.Warmup, "reps": tplan.Reps, "rep_seconds": tplan.RepSeconds}
 			if _, err := r.pyChild(ctx, "tokenizer", pyJob, &t.Py); err != nil {
 				return err
@@ -561,7 +626,7 @@ func run(ctx context.Context, c *config) error {
 		if c.cases["corpus"] {
 			logf("corpus: %d texts, batch size %d, %d repetition(s)", len(texts), c.corpusBS, c.corpusReps)
 			co := &corpusOut{BS: c.corpusBS}
-			job := corpusJob{Model: model, Threads: c.threads, BS: c.corpusBS, File: corpusFile, Reps: c.corpusReps,
+			job := corpusJob{Model: model, Threads: maxThreads, BS: c.corpusBS, File: corpusFile, Reps: c.corpusReps,
 				WarmupTexts: 4 * c.corpusBS, OrderSample: 32, HeadTexts: min(c.corpusRefTexts, len(texts))}
 			if c.budget > 0 {
 				job.Deadline = float64(start.Add(c.budget-30*time.Second).UnixNano()) / 1e9
@@ -570,13 +635,34 @@ func run(ctx context.Context, c *config) error {
 			if job.HeadTexts > 0 {
 				logf("corpus: Python reference on the first %d texts, batch size %d and 1", job.HeadTexts, c.corpusBS)
 				co.PyRef = new(pyCorpusRef)
-				pyJob := map[string]any{"model": model, "file": corpusFile, "texts": job.HeadTexts, "bs": c.corpusBS, "threads": c.threads}
+				pyJob := map[string]any{"model": model, "file": corpusFile, "texts": job.HeadTexts, "bs": c.corpusBS, "threads": maxThreads}
 				if _, err := r.pyChild(ctx, "corpus-ref", pyJob, co.PyRef); err != nil {
 					return err
 				}
 			}
 			if co.GoChild, err = r.goChild(ctx, "corpus", job, &co.Go); err != nil {
 				return err
+			}
+			// The peer on the same head of the corpus, in the same
+			// batches as Go's unbucketed run: how far its outputs are
+			// from hfpipe's and Python's on mixed lengths with padding.
+			if peer != nil && job.HeadTexts > 0 {
+				logf("corpus: hugot on the first %d texts, batch size %d", job.HeadTexts, c.corpusBS)
+				var out struct {
+					Results []pipeline.Result `json:"results"`
+				}
+				pj := peerJob{Model: model, ONNX: peer.onnx, ORTLibrary: peer.ortLib, Threads: maxThreads, BS: c.corpusBS, Texts: texts[:job.HeadTexts]}
+				jp, rp, err := r.files("hugot-classify", pj)
+				if err != nil {
+					return err
+				}
+				if _, err := runChild(ctx, exec.CommandContext(ctx, peer.bin, "-classify", "-job", jp, "-result", rp), rp, &out); err != nil {
+					return err
+				}
+				if len(out.Results) != job.HeadTexts {
+					return fmt.Errorf("corpus: hugot returned %d results for %d texts", len(out.Results), job.HeadTexts)
+				}
+				co.Peer = out.Results
 			}
 			rep.Corpus = co
 			for _, l := range co.ratioLines() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,12 +46,19 @@ type pyCellResult struct {
 	FirstResults  []pipeline.Result `json:"first_results"`
 	Forward       []bench.Rep       `json:"forward"`
 	ForwardShape  []int             `json:"forward_shape"`
+	// FirstCallSeconds is the latency of the pipeline's first call.
+	FirstCallSeconds  float64 `json:"first_call_seconds"`
+	SecondCallSeconds float64 `json:"second_call_seconds"`
 }
 
 // cellOut is one end-to-end cell, both sides.
 type cellOut struct {
-	BS      int  `json:"bs"`
-	Len     int  `json:"len"`
+	BS  int `json:"bs"`
+	Len int `json:"len"`
+	// Threads is the intra-op thread count of every process of the cell;
+	// 0 in the results of a run before thread counts were a list (the
+	// report's Threads then).
+	Threads int  `json:"threads,omitempty"`
 	Forward bool `json:"forward"`
 	// Go is the Go side with the native model (what hfpipe loads by
 	// default): every Go/Python ratio of the report is Go's.
@@ -67,6 +75,26 @@ type cellOut struct {
 	// others; nil in the results of a run before native models.
 	TS      *cellResult `json:"go_torchscript,omitempty"`
 	TSChild *child      `json:"go_torchscript_child,omitempty"`
+	// Peer is hugot with ONNX Runtime (bench/peer/hugot) on the model's
+	// ONNX export, end to end only; nil where the run had no peer.
+	Peer      *peerResult `json:"hugot,omitempty"`
+	PeerChild *child      `json:"hugot_child,omitempty"`
+}
+
+// threadsCol is the cell's thread count as a table shows it.
+func (c *cellOut) threadsCol() string {
+	if c.Threads == 0 {
+		return "–"
+	}
+	return fmt.Sprint(c.Threads)
+}
+
+// tag names the cell in ratio lines: bs=B len=N threads=T.
+func (c *cellOut) tag() string {
+	if c.Threads == 0 {
+		return fmt.Sprintf("bs=%d len=%d", c.BS, c.Len)
+	}
+	return fmt.Sprintf("bs=%d len=%d threads=%d", c.BS, c.Len, c.Threads)
 }
 
 // rate is a Go process's end-to-end throughput in sequences per second.
@@ -276,7 +304,7 @@ func (c *cellOut) loaderLine() (string, bool) {
 		t, _ := c.TS.e2eCost()
 		nat, ts = n.CallMS, t.CallMS
 	}
-	l := fmt.Sprintf("ratio native/torchscript=%.3f bs=%d len=%d (%s: native %s ms, torchscript %s ms per forward", q, c.BS, c.Len, phase, num(nat.Median), num(ts.Median))
+	l := fmt.Sprintf("ratio native/torchscript=%.3f %s (%s: native %s ms, torchscript %s ms per forward", q, c.tag(), phase, num(nat.Median), num(ts.Median))
 	if r, ok := c.loaderRun(); ok && phase != "forward in Run" {
 		l += fmt.Sprintf("; forward in Run %.3f", r)
 	}
@@ -337,8 +365,8 @@ func (c *cellOut) labelAgreement() (same, n int, maxDiff float64) {
 
 func (c *cellOut) ratioLines() []string {
 	g, p := c.goRate(), c.pyRate()
-	e2e := fmt.Sprintf("ratio e2e bs=%d len=%d: go/python=%.2f (go %.1f seq/s, python %.1f seq/s; p50 %s/%s ms; peak rss %.0f/%.0f MiB",
-		c.BS, c.Len, g.Median/p.Median, g.Median, p.Median, num(latMS(c.Go.E2E, 0.5)), num(latMS(c.Py.E2E, 0.5)), mib(c.Go.PeakRSSKiB), mib(c.Py.PeakRSSKiB))
+	e2e := fmt.Sprintf("ratio e2e %s: go/python=%.2f (go %.1f seq/s, python %.1f seq/s; p50 %s/%s ms; peak rss %.0f/%.0f MiB",
+		c.tag(), g.Median/p.Median, g.Median, p.Median, num(latMS(c.Go.E2E, 0.5)), num(latMS(c.Py.E2E, 0.5)), mib(c.Go.PeakRSSKiB), mib(c.Py.PeakRSSKiB))
 	if aa, ok := c.aaE2E(); ok {
 		e2e += fmt.Sprintf("; python B/A=%.3f", aa)
 	}
@@ -348,7 +376,7 @@ func (c *cellOut) ratioLines() []string {
 	lines := []string{e2e + ")"}
 	if c.hasForward() {
 		gf, pf := c.goForwardMS(), forwardMS(c.Py.Forward)
-		l := fmt.Sprintf("ratio forward bs=%d len=%d: go/python=%.3f (go %s ms, python %s ms per forward", c.BS, c.Len, pf.Median/gf.Median, num(gf.Median), num(pf.Median))
+		l := fmt.Sprintf("ratio forward %s: go/python=%.3f (go %s ms, python %s ms per forward", c.tag(), pf.Median/gf.Median, num(gf.Median), num(pf.Median))
 		if aa, ok := c.aaForward(); ok {
 			l += fmt.Sprintf("; python B/A=%.3f", aa)
 		}
@@ -357,8 +385,8 @@ func (c *cellOut) ratioLines() []string {
 		}
 		lines = append(lines, l+")")
 		med, share, total := stageMS(c.Go.Staged)
-		lines = append(lines, fmt.Sprintf("ratio go-outside-forward bs=%d len=%d: share=%.2f%% of %s ms (tokenize %s, pad %s, tensors %s, output %s, postprocess %s ms)",
-			c.BS, c.Len, 100*share, num(total), num(med["tokenize"]), num(med["pad"]), num(med["tensors"]), num(med["output"]), num(med["postprocess"])))
+		lines = append(lines, fmt.Sprintf("ratio go-outside-forward %s: share=%.2f%% of %s ms (tokenize %s, pad %s, tensors %s, output %s, postprocess %s ms)",
+			c.tag(), 100*share, num(total), num(med["tokenize"]), num(med["pad"]), num(med["tensors"]), num(med["output"]), num(med["postprocess"])))
 	}
 	if l, ok := c.loaderLine(); ok {
 		lines = append(lines, l)
@@ -393,6 +421,10 @@ type corpusOut struct {
 	Go      corpusResult `json:"go"`
 	GoChild child        `json:"go_child"`
 	PyRef   *pyCorpusRef `json:"python_ref,omitempty"`
+	// Peer is hugot's results on the same head of the corpus, in input
+	// order, in batches of BS (each padded to its longest text, as Go's
+	// unbucketed run); nil without the peer.
+	Peer []pipeline.Result `json:"hugot_head,omitempty"`
 }
 
 // pyCorpusRef is bench_python.py's corpus-ref answer: transformers'
@@ -472,6 +504,10 @@ func (c *corpusOut) ratioLines() []string {
 	if _, py, _, _, _, ok := c.yardstick(); ok {
 		l += fmt.Sprintf("; python's own batch %d vs 1 on the first %d texts: max diff %.2g", c.BS, py.N, py.MaxDiff)
 	}
+	if len(c.Peer) > 0 && len(c.Peer) == len(r.HeadUnbucketed) {
+		a := compare(c.Peer, r.HeadUnbucketed)
+		l += fmt.Sprintf("; hugot vs hfpipe unbucketed on the first %d texts: labels %d/%d, max diff %.2g", a.N, a.SameLabels, a.N, a.MaxDiff)
+	}
 	return []string{l + ")"}
 }
 
@@ -482,13 +518,14 @@ type settings struct {
 	WaitQuiet        time.Duration `json:"wait_quiet_ns"`
 	QuietLoad        float64       `json:"quiet_load"`
 	Threads          int           `json:"threads"`
+	ThreadCounts     []int         `json:"thread_counts,omitempty"`
 	Out              string        `json:"out"`
 	Plot             string        `json:"plot"`
 	ForwardMaxTokens int           `json:"forward_max_tokens"`
 }
 
 func settingsOf(c *config) settings {
-	return settings{Quick: c.quick, WaitQuiet: c.waitQuiet, QuietLoad: c.quietLoad, Threads: c.threads, Out: c.out, Plot: c.plot,
+	return settings{Quick: c.quick, WaitQuiet: c.waitQuiet, QuietLoad: c.quietLoad, Threads: slices.Max(c.threads), ThreadCounts: c.threads, Out: c.out, Plot: c.plot,
 		ForwardMaxTokens: c.forwardMaxTokens}
 }
 
@@ -510,13 +547,21 @@ type report struct {
 	Cells     []*cellOut    `json:"cells"`
 	Tokenizer *tokOut       `json:"tokenizer,omitempty"`
 	Corpus    *corpusOut    `json:"corpus,omitempty"`
-	PlotErr   string        `json:"plot_error,omitempty"`
+	// Peer describes the peer contender (nil: none in this run); Roofline
+	// and Shape are the machine's bounds and the model's dimensions.
+	Peer     *peerInfo       `json:"peer,omitempty"`
+	Roofline *rooflineResult `json:"roofline,omitempty"`
+	Shape    *modelShape     `json:"model_shape,omitempty"`
+	PlotErr  string          `json:"plot_error,omitempty"`
 }
 
 func (r *report) ratioLines() []string {
 	var out []string
+	if r.Roofline != nil {
+		out = append(out, r.Roofline.lines()...)
+	}
 	for _, c := range r.Cells {
-		out = append(out, c.ratioLines()...)
+		out = append(out, r.cellRatioLines(c)...)
 	}
 	if r.Tokenizer != nil {
 		out = append(out, r.Tokenizer.ratioLines()...)
@@ -555,13 +600,16 @@ func yesNo(ok bool) string {
 	return "**fails**"
 }
 
+// cell is the cell of batch bs and n tokens at the run's largest thread
+// count; nil where the run has none.
 func (r *report) cell(bs, n int) *cellOut {
+	var out *cellOut
 	for _, c := range r.Cells {
-		if c.BS == bs && c.Len == n {
-			return c
+		if c.BS == bs && c.Len == n && (out == nil || c.Threads > out.Threads) {
+			out = c
 		}
 	}
-	return nil
+	return out
 }
 
 // aaRange is the lowest and highest Python B/Python A ratio over the
@@ -610,9 +658,9 @@ func (r *report) targets() [][3]string {
 		if aa, ok := short.aaE2E(); ok {
 			m += fmt.Sprintf(" (A/A: Python B/Python A %.2f× in this cell)", aa)
 		}
-		rows = append(rows, [3]string{fmt.Sprintf("end to end ≥ 1.1× Python at batch 1, short texts (bs=%d len=%d)", short.BS, short.Len), m, yesNo(ratio(short) >= 1.1)})
+		rows = append(rows, [3]string{fmt.Sprintf("end to end ≥ 1.1× Python at batch 1, short texts (%s)", short.tag()), m, yesNo(ratio(short) >= 1.1)})
 		if worst != nil {
-			m := fmt.Sprintf("lowest %.2f× (bs=%d len=%d)", ratio(worst), worst.BS, worst.Len)
+			m := fmt.Sprintf("lowest %.2f× (%s)", ratio(worst), worst.tag())
 			if lo, hi, ok := r.aaRange((*cellOut).aaE2E); ok {
 				m += fmt.Sprintf("; A/A: Python B/Python A %.2f–%.2f× over all cells", lo, hi)
 			}
@@ -635,7 +683,7 @@ func (r *report) targets() [][3]string {
 			}
 		}
 		if c, phase, bc, ok := r.worstCost(); ok {
-			m := fmt.Sprintf("direct (time in `Module.Forward` beyond libtorch's own, same calls): worst %s, %s µs per call (bs=%d len=%d, %s)", pct(bc.Share.Median), num(bc.OverheadUS.Median), c.BS, c.Len, phase)
+			m := fmt.Sprintf("direct (time in `Module.Forward` beyond libtorch's own, same calls): worst %s, %s µs per call (%s, %s)", pct(bc.Share.Median), num(bc.OverheadUS.Median), c.tag(), phase)
 			if cross != "" {
 				m += "; " + cross
 			}
@@ -643,6 +691,7 @@ func (r *report) targets() [][3]string {
 		} else if haveX {
 			rows = append(rows, [3]string{"binding adds ≤ 2% to the forward pass", cross + " (no direct measurement in this run)", yesNo(hiX <= 0.02)})
 		}
+		rows = append(rows, r.peerTargets()...)
 		rows = append(rows, r.loaderTargets()...)
 		if c := r.cell(32, 128); c != nil && c.Go.Staged != nil {
 			_, share, _ := stageMS(c.Go.Staged)
@@ -708,9 +757,9 @@ func (r *report) loaderTargets() [][3]string {
 		return nil
 	}
 	var rows [][3]string
-	m := fmt.Sprintf("lowest %.3f× (bs=%d len=%d, %s)", q, worst.BS, worst.Len, phase)
+	m := fmt.Sprintf("lowest %.3f× (%s, %s)", q, worst.tag(), phase)
 	if worstE2E != nil {
-		m += fmt.Sprintf("; end to end lowest %.2f× (bs=%d len=%d)", qE2E, worstE2E.BS, worstE2E.Len)
+		m += fmt.Sprintf("; end to end lowest %.2f× (%s)", qE2E, worstE2E.tag())
 	}
 	lo, hi, ok := r.aaRange((*cellOut).aaForward)
 	if !ok {
@@ -773,8 +822,8 @@ func (r *report) loaderSection(w func(string, ...any)) {
 	w("## Native model vs TorchScript export (Go)\n\n")
 	w("Every cell runs the Go side twice, in two processes that take turns with the Python ones: with the native model (`model.safetensors` run in place by the shim's C++ over ATen; the default, and the Go side everywhere else in this report) and with the folder's TorchScript export (`pipeline.WithHF(hf.WithTorchScript())`), both phases each: end to end (`Run`) and, in cells of at most %d tokens per batch, the forward pass alone. ", r.Settings.ForwardMaxTokens)
 	w("Ratios are native/TorchScript speed ratios (TorchScript's time over native's; above 1: native is faster). *Forward in `Run`* is the time per call in `Module.Forward` during the end-to-end phase (`Model.Stats`), so every cell has a forward comparison; *forward alone* the staged loop's. *Binding* is (CallTime − ComputeTime)/ComputeTime of `Model.Stats()`, forward alone where measured, else in `Run`. *Python B/A* is the noise floor of a comparison between two processes (forward alone where measured, else end to end).\n\n")
-	w("| batch | tokens | native seq/s | TorchScript seq/s | end to end native/TS | forward in `Run` ms native / TS | native/TS | forward alone ms native / TS | native/TS | binding native / TS | peak RSS MiB native / TS | labels native = TS | Python B/A |\n")
-	w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	w("| threads | batch | tokens | native seq/s | TorchScript seq/s | end to end native/TS | forward in `Run` ms native / TS | native/TS | forward alone ms native / TS | native/TS | binding native / TS | peak RSS MiB native / TS | labels native = TS | Python B/A |\n")
+	w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, c := range r.Cells {
 		if c.TS == nil {
 			continue
@@ -801,7 +850,7 @@ func (r *report) loaderSection(w func(string, ...any)) {
 			aa = fmt.Sprintf("%.3f (end to end)", q)
 		}
 		same, cnt, d := c.loaderAgreement()
-		w("| %d | %d | %s | %s | %s | %s | %s | %s | %s | %s / %s | %.0f / %.0f | %d/%d (max score diff %.2g) | %s |\n", c.BS, c.Len,
+		w("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s / %s | %.0f / %.0f | %d/%d (max score diff %.2g) | %s |\n", c.threadsCol(), c.BS, c.Len,
 			spread(c.Go.rate(c.BS)), spread(c.TS.rate(c.BS)), e2e, inRun, run, fwd, alone, shareOf(&c.Go), shareOf(c.TS),
 			mib(c.Go.PeakRSSKiB), mib(c.TS.PeakRSSKiB), same, cnt, d, aa)
 	}
@@ -812,7 +861,11 @@ func (r *report) markdown() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	c := r.Settings
-	w("# hfpipe benchmarks: Go vs Python\n\n")
+	if r.hasPeer() {
+		w("# hfpipe benchmarks: hfpipe vs Python and hugot (ONNX Runtime)\n\n")
+	} else {
+		w("# hfpipe benchmarks: Go vs Python\n\n")
+	}
 	w("Generated by `make bench` (bench/cmd/hfbench); do not edit by hand.\n\n")
 	w("- **Command:** `%s`", r.Command)
 	if c.Quick {
@@ -832,9 +885,16 @@ func (r *report) markdown() string {
 	}
 	w("\n- **Versions:** Go %s, libtorch %s (the venv's torch wheel, shared by both sides), Python %s, torch %s, transformers %s, tokenizers %s, numpy %s\n",
 		r.Machine.GoVersion, r.Machine.Libtorch, r.Python.Python, r.Python.Torch, r.Python.Transformers, r.Python.Tokenizers, r.Python.Numpy)
-	w("- **Threads:** %d libtorch intra-op threads on both sides (`torch.SetNumThreads(%d)` / `torch.set_num_threads(%d)`); Go GOMAXPROCS %d\n", c.Threads, c.Threads, c.Threads, r.Machine.Cores)
+	if len(c.ThreadCounts) > 1 {
+		w("- **Threads:** every cell at %s intra-op threads in turn, the same count in every process of a cell (`torch.SetNumThreads` / `torch.set_num_threads`; hugot: ONNX Runtime's `IntraOpNumThreads`); the tokenizer and corpus cases at %d; Go GOMAXPROCS %d\n", intsText(c.ThreadCounts), c.Threads, r.Machine.Cores)
+	} else {
+		w("- **Threads:** %d libtorch intra-op threads on both sides (`torch.SetNumThreads(%d)` / `torch.set_num_threads(%d)`); Go GOMAXPROCS %d\n", c.Threads, c.Threads, c.Threads, r.Machine.Cores)
+	}
+	if r.Peer != nil {
+		w("- **Peer:** %s with its ONNX Runtime backend (%s, the PyPI wheel's library), built by `make bench-peer` (bench/peer) in a Go module of its own; one more process per cell, taking turns with the others\n", r.Peer.Name, r.Peer.ORT)
+	}
 	w("- **Model:** random-initialised distilbert-base-uncased-finetuned-sst-2-english shape (6 layers, dim 768, 66M parameters, real uncased vocabulary) from `third_party/tools/make_model.py` (default arguments) + `export.py --head sequence-classification`, in `%s`. Go runs it natively (its `model.safetensors`, used in place by the shim's C++ over ATen: what `pipeline.NewTextClassification` loads by default) and, in a second process per cell, from the TorchScript export `%s` (`pipeline.WithHF(hf.WithTorchScript())`); Python's pipeline reads the safetensors (eager PyTorch), its forward-alone loop the TorchScript export\n", relPath(r.Model), bench.ExportFile)
-	w("- **Timing:** every case runs in its own process per side (Go: a child of hfbench; Python: third_party/tools/bench_python.py). The processes of one end-to-end cell (two Go processes, one with the native model and one with the TorchScript export, and two identical Python processes, A and B) live side by side and take turns, repetition by repetition, each repetition starting with another process, so that background load on a busy machine hits them alike; a process waiting for its turn is idle. Python B runs the same script and job as Python A: its ratio to A (*A/A*) shows what differences the machine alone produces between two identical processes, the noise floor of every Go/Python ratio. Each first makes %d untimed warm-up calls of the exact shape (TorchScript's profiling executor specialises on its first calls of a shape; the Python pipeline warms the same way), then %d repetitions, each of at least %.2g s and one call, starting with one untimed call when calls are shorter than 0.5 s (the other processes ran in between). Throughputs are the median over repetitions with the min–max range in brackets; latency percentiles pool every timed call (with few calls, p99 is close to the maximum). Peak RSS is VmHWM/`ru_maxrss` of each side's process right after its end-to-end phase.\n",
+	w("- **Timing:** every case runs in its own process per side (Go: a child of hfbench; Python: third_party/tools/bench_python.py). The processes of one end-to-end cell (two Go processes, one with the native model and one with the TorchScript export, two identical Python processes, A and B, and, where the run has the peer, hugot's, end to end only) live side by side and take turns, repetition by repetition, each repetition starting with another process, so that background load on a busy machine hits them alike; a process waiting for its turn is idle. Python B runs the same script and job as Python A: its ratio to A (*A/A*) shows what differences the machine alone produces between two identical processes, the noise floor of every Go/Python ratio. Each first makes %d untimed warm-up calls of the exact shape (TorchScript's profiling executor specialises on its first calls of a shape; the Python pipeline warms the same way), then %d repetitions, each of at least %.2g s and one call, starting with one untimed call when calls are shorter than 0.5 s (the other processes ran in between). Throughputs are the median over repetitions with the min–max range in brackets; latency percentiles pool every timed call (with few calls, p99 is close to the maximum). Peak RSS is VmHWM/`ru_maxrss` of each side's process right after its end-to-end phase.\n",
 		r.Plan.Warmup, r.Plan.Reps, r.Plan.RepSeconds)
 	w("- **Ratios** are speed ratios: above 1 means Go is faster (Python B/Python A: above 1 means B was faster). Go means the native model, what users get, in every Go/Python ratio and Go column; the TorchScript runs appear only where named, and *native/TorchScript* (TorchScript's time over native's) above 1 means the native model is faster.\n\n")
 
@@ -852,8 +912,8 @@ func (r *report) markdown() string {
 		w("Go: `pipeline.NewTextClassification(WithModel(dir), WithBatchSize(bs)).Run(ctx, texts...)`, one call per batch (the native model, the default). ")
 		w("Python: `transformers.pipeline(\"sentiment-analysis\", model=dir)(texts, batch_size=bs, truncation=True)` (eager PyTorch, what users run). ")
 		w("Every text of a cell has exactly `tokens` tokens, so neither side pads. Latencies are per batch call. Python columns are Python A's; *Python B/A* is the A/A ratio of the two identical Python processes. *Binding in `Run`* is the binding's direct cost in the pipeline's own forward passes (see the next section): time in `Module.Forward` beyond libtorch's compute, per call and in %% of the compute, median over repetitions.\n\n")
-		w("| batch | tokens | Go seq/s | Python seq/s | Go/Python | Python B/A | Go p50 / p99 ms | Python p50 / p99 ms | Go peak RSS MiB | Python peak RSS MiB | binding in `Run` | labels Go = Python |\n")
-		w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		w("| threads | batch | tokens | Go seq/s | Python seq/s | Go/Python | Python B/A | Go p50 / p99 ms | Python p50 / p99 ms | Go peak RSS MiB | Python peak RSS MiB | binding in `Run` | labels Go = Python |\n")
+		w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, cl := range r.Cells {
 			g, p := cl.goRate(), cl.pyRate()
 			same, n, d := cl.labelAgreement()
@@ -864,11 +924,13 @@ func (r *report) markdown() string {
 			if bc, ok := cl.e2eCost(); ok {
 				bind = fmt.Sprintf("%s µs (%s)", num(bc.OverheadUS.Median), pct(bc.Share.Median))
 			}
-			w("| %d | %d | %s | %s | **%.2f** | %s | %s / %s | %s / %s | %.0f | %.0f | %s | %d/%d (max score diff %.2g) |\n", cl.BS, cl.Len, spread(g), spread(p), g.Median/p.Median, aa,
+			w("| %s | %d | %d | %s | %s | **%.2f** | %s | %s / %s | %s / %s | %.0f | %.0f | %s | %d/%d (max score diff %.2g) |\n", cl.threadsCol(), cl.BS, cl.Len, spread(g), spread(p), g.Median/p.Median, aa,
 				num(latMS(cl.Go.E2E, 0.5)), num(latMS(cl.Go.E2E, 0.99)), num(latMS(cl.Py.E2E, 0.5)), num(latMS(cl.Py.E2E, 0.99)),
 				mib(cl.Go.PeakRSSKiB), mib(cl.Py.PeakRSSKiB), bind, same, n, d)
 		}
 		w("\n![throughput](%s)\n\n", relTo(c.Out, c.Plot))
+		r.peerSection(w)
+		r.rooflineSection(w)
 		r.loaderSection(w)
 
 		w("## Forward pass alone (binding overhead)\n\n")
@@ -877,7 +939,7 @@ func (r *report) markdown() string {
 		w("This is the binding's cost itself: the Go caller's time beyond libtorch's own compute, measured on the same calls in the same process, so the noise that makes two processes differ (see *Python B/A*) does not enter it. ")
 		w("Python's call through pybind11 also costs something beyond the compute, so the overhead is an upper bound on what Go adds relative to Python. ")
 		w("*Go/Python* compares Go's call with Python A's forward in the other process, as a speed ratio; *Python B/A* is the same comparison between the two identical Python processes, its noise floor.\n\n")
-		w("| batch | tokens | Go call ms | libtorch compute ms | binding overhead µs per call | binding overhead %% of compute | Python ms | Go/Python speed | Go TorchScript/Python | Python B/A |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		w("| threads | batch | tokens | Go call ms | libtorch compute ms | binding overhead µs per call | binding overhead %% of compute | Python ms | Go/Python speed | Go TorchScript/Python | Python B/A |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, cl := range r.Cells {
 			if !cl.hasForward() {
 				continue
@@ -894,17 +956,17 @@ func (r *report) markdown() string {
 			if cl.TS != nil && cl.TS.hasForward() {
 				ts = fmt.Sprintf("%.3f", pf.Median/cl.TS.forwardMS().Median)
 			}
-			w("| %d | %d | %s | %s | %s | %s | %s | %.3f | %s | %s |\n", cl.BS, cl.Len, call, comp, us, share, spread(pf), pf.Median/gf.Median, ts, aa)
+			w("| %s | %d | %d | %s | %s | %s | %s | %s | %.3f | %s | %s |\n", cl.threadsCol(), cl.BS, cl.Len, call, comp, us, share, spread(pf), pf.Median/gf.Median, ts, aa)
 		}
 		w("\n## Where Go's time goes\n\n")
 		w("The pipeline's steps run one by one (same code as `Run`): tokenize (`pipeline.Preprocess`), pad (`Tokenizer.Pad`), tensors (`torch.FromSlice` of ids and mask), forward (the native model's `Module.Forward`), output (`torch.ToSlice` of the logits, Close), postprocess (`Postprocess`). Median ms per call; the share outside forward is summed over all timed calls.\n\n")
-		w("| batch | tokens | tokenize | pad | tensors | forward | output | postprocess | outside forward | `Run` p50 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+		w("| threads | batch | tokens | tokenize | pad | tensors | forward | output | postprocess | outside forward | `Run` p50 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 		for _, cl := range r.Cells {
 			if cl.Go.Staged == nil {
 				continue
 			}
 			med, share, _ := stageMS(cl.Go.Staged)
-			w("| %d | %d | %s | %s | %s | %s | %s | %s | **%.2f%%** | %s |\n", cl.BS, cl.Len, num(med["tokenize"]), num(med["pad"]), num(med["tensors"]), num(med["forward"]),
+			w("| %s | %d | %d | %s | %s | %s | %s | %s | %s | **%.2f%%** | %s |\n", cl.threadsCol(), cl.BS, cl.Len, num(med["tokenize"]), num(med["pad"]), num(med["tensors"]), num(med["forward"]),
 				num(med["output"]), num(med["postprocess"]), 100*share, num(latMS(cl.Go.E2E, 0.5)))
 		}
 		w("\n")
@@ -938,6 +1000,10 @@ func (r *report) markdown() string {
 			row("Go bucketed vs Go unbucketed", goBU)
 			row(fmt.Sprintf("Go bucketed vs Python batch %d", co.BS), goBPy)
 			row(fmt.Sprintf("Go unbucketed vs Python batch %d", co.BS), goUPy)
+			if len(co.Peer) > 0 {
+				row(fmt.Sprintf("hugot (ONNX Runtime, batch %d) vs Go unbucketed", co.BS), compare(co.Peer, g.HeadUnbucketed))
+				row(fmt.Sprintf("hugot (ONNX Runtime, batch %d) vs Python batch %d", co.BS, co.BS), compare(co.Peer, co.PyRef.Batched))
+			}
 			w("\nGo (the native model) against Python (eager PyTorch) also includes any difference between the two forward implementations.\n\n")
 		}
 	}
@@ -982,4 +1048,16 @@ func relTo(from, target string) string {
 		return rel
 	}
 	return target
+}
+
+// intsText writes 1, 2 and 4 as "1, 2 and 4".
+func intsText(xs []int) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprint(x)
+	}
+	if len(parts) < 2 {
+		return strings.Join(parts, "")
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }

@@ -95,16 +95,21 @@ type cellResult struct {
 	// Loader is the job's loader; Source what ran (hf.Model.Source: "native
 	// distilbert (sdpa attention)", "TorchScript export ..."). Both are
 	// empty in the results of a run before native models.
-	Loader       string            `json:"loader,omitempty"`
-	Source       string            `json:"source,omitempty"`
-	Threads      int               `json:"threads"`
-	LoadSeconds  float64           `json:"load_seconds"`
-	E2E          []bench.Rep       `json:"e2e"`
-	E2EStats     []callStats       `json:"e2e_stats"`    // the pipeline model's counters per repetition, as E2E
-	PeakRSSKiB   int64             `json:"peak_rss_kb"`  // at "mark": after the end-to-end loop, before anything else loads
-	MallocTuned  bool              `json:"malloc_tuned"` // torch.MallocTuned after SetMemoryReuse and the model load
-	FirstResults []pipeline.Result `json:"first_results"`
-	Staged       *staged           `json:"staged,omitempty"`
+	Loader      string      `json:"loader,omitempty"`
+	Source      string      `json:"source,omitempty"`
+	Threads     int         `json:"threads"`
+	LoadSeconds float64     `json:"load_seconds"`
+	E2E         []bench.Rep `json:"e2e"`
+	E2EStats    []callStats `json:"e2e_stats"`    // the pipeline model's counters per repetition, as E2E
+	PeakRSSKiB  int64       `json:"peak_rss_kb"`  // at "mark": after the end-to-end loop, before anything else loads
+	MallocTuned bool        `json:"malloc_tuned"` // torch.MallocTuned after SetMemoryReuse and the model load
+	// FirstCallSeconds is the latency of the pipeline's first Run, right
+	// after the load (the first warm-up call).
+	FirstCallSeconds float64 `json:"first_call_seconds"`
+	// SecondCallSeconds is the second Run's latency (same shape).
+	SecondCallSeconds float64           `json:"second_call_seconds"`
+	FirstResults      []pipeline.Result `json:"first_results"`
+	Staged            *staged           `json:"staged,omitempty"`
 }
 
 // The cell protocol. hfbench drives the processes of one cell (Go and two
@@ -230,7 +235,11 @@ func (s *cellServer) call(phase string) (float64, error) {
 		if len(out) != s.job.BS {
 			return 0, fmt.Errorf("cell: %d results for %d texts", len(out), s.job.BS)
 		}
+		if s.k[phase] == 2 {
+			s.res.SecondCallSeconds = lat
+		}
 		if first {
+			s.res.FirstCallSeconds = lat
 			for _, r := range out {
 				s.res.FirstResults = append(s.res.FirstResults, r[0])
 			}
