@@ -1,12 +1,12 @@
 package torch
 
-// The shim is built by `make shim` (cmake) into ../build. The rpath lets Go
-// binaries find it without LD_LIBRARY_PATH; the shim carries its own rpath to
-// libtorch. Builds that keep the shim elsewhere set CGO_LDFLAGS.
+// The C API of the shim (csrc/hfpipe_torch.h). Package csrc compiles the C++
+// behind it (cgo_libtorch.go); with the build tag hfpipe_shim the package
+// links a prebuilt build/libhfpipe_torch.so instead (cgo_shim.go, for the GPU
+// check).
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/csrc
-#cgo LDFLAGS: -L${SRCDIR}/../build -lhfpipe_torch -Wl,-rpath,${SRCDIR}/../build
 #include <stdlib.h>
 #include "hfpipe_torch.h"
 */

@@ -2,8 +2,9 @@
 // between Go slices and libtorch, and TorchScript modules loaded on CPU or
 // CUDA and run under inference mode.
 //
-// The binding goes through a flat C shim (csrc/hfpipe_torch.h, built by the
-// repository's CMakeLists.txt into build/libhfpipe_torch.so). Every shim call
+// The binding goes through a flat C shim (csrc/hfpipe_torch.h), whose C++
+// package csrc compiles with cgo against the libtorch that CGO_CXXFLAGS and
+// CGO_LDFLAGS name (README, "Use it from your module"). Every shim call
 // returns its error in the same call, so a libtorch failure is a Go error and
 // never aborts the process.
 //
