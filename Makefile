@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 PY_BOOT ?= python3
 VENV := .venv
+# The demo model (see `demo`); defined up here because `test` needs it too.
+DEMO_MODEL := build/models/minilm-sentiment
 PY := $(VENV)/bin/python
 GO ?= go
 GOTESTFLAGS ?=
@@ -77,7 +79,6 @@ test-variant: libtorch
 # (pinned with its hash in third_party/demo/data-requirements.txt; the wheel
 # lacks them). The set-up prints and saves its accuracy on the held-out
 # sentences of third_party/demo/heldout_sentiment.jsonl.
-DEMO_MODEL := build/models/minilm-sentiment
 VADER_SDIST := build/cache/vaderSentiment-3.3.2.tar.gz
 COURSE_TEXTS := "I've been waiting for a HuggingFace course my whole life." "I hate this so much!"
 demo: libtorch $(DEMO_MODEL)/.complete
