@@ -17,7 +17,9 @@ func (t *Tokenizer) Decode(ids []int64, skipSpecialTokens bool) string {
 		toks = append(toks, tok)
 	}
 	var s string
-	if !t.decodeWP {
+	if t.gen != nil {
+		s = t.gen.decode(toks)
+	} else if !t.decodeWP {
 		s = strings.Join(toks, " ")
 	} else {
 		var b strings.Builder

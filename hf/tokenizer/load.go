@@ -173,11 +173,98 @@ func parseTokenizerJSON(data []byte) (*Tokenizer, error) {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	t := &Tokenizer{modelMaxLength: Unlimited}
-
 	if isNull(j.Model) {
 		return nil, errors.New("no model")
 	}
+	if isBertPipeline(&j) {
+		return parseBertJSON(&j)
+	}
+	return parseGenericJSON(&j)
+}
+
+// isBertPipeline tells whether the file is BERT's WordPiece pipeline, which
+// runs on the dedicated path (each component null or BERT's own).
+func isBertPipeline(j *jsonTokenizer) bool {
+	var m struct {
+		Type   string          `json:"type"`
+		Prefix json.RawMessage `json:"continuing_subword_prefix"`
+		Merges json.RawMessage `json:"merges"`
+	}
+	if json.Unmarshal(j.Model, &m) != nil {
+		return false
+	}
+	if m.Type != "WordPiece" && (m.Type != "" || len(m.Prefix) == 0 || !isNull(m.Merges)) {
+		return false
+	}
+	in := func(raw json.RawMessage, types ...string) bool {
+		return isNull(raw) || slices.Contains(types, typeOf(raw))
+	}
+	return in(j.Normalizer, "BertNormalizer") && in(j.PreTokenizer, "BertPreTokenizer") &&
+		in(j.PostProcessor, "BertProcessing", "TemplateProcessing") && in(j.Decoder, "WordPiece")
+}
+
+// parseGenericJSON builds the component pipeline of any other file.
+func parseGenericJSON(j *jsonTokenizer) (*Tokenizer, error) {
+	t := &Tokenizer{modelMaxLength: Unlimited, gen: &pipeline{}}
+	t.tab = getTables()
+	var err error
+	g := t.gen
+	if g.model, g.family, err = parseModel(j.Model); err != nil {
+		return nil, err
+	}
+	if g.norm, err = t.parseNormalizer(j.Normalizer); err != nil {
+		return nil, err
+	}
+	if g.pretok, err = t.parsePreTokenizer(j.PreTokenizer); err != nil {
+		return nil, err
+	}
+	if g.decoder, err = parseDecoder(j.Decoder); err != nil {
+		return nil, err
+	}
+	if err := t.parsePostGeneric(j.PostProcessor); err != nil {
+		return nil, err
+	}
+	t.vocab = g.model.Vocab()
+	for _, a := range j.AddedTokens {
+		if a.Content == "" {
+			continue
+		}
+		t.added = append(t.added, addedToken{content: a.Content, id: a.ID, special: a.Special,
+			normalized: a.Normalized, lstrip: a.Lstrip, rstrip: a.Rstrip, singleWord: a.SingleWord})
+	}
+	if err := t.parseTruncPad(j); err != nil {
+		return nil, err
+	}
+	var m struct {
+		Unk *string `json:"unk_token"`
+	}
+	if json.Unmarshal(j.Model, &m) == nil && m.Unk != nil {
+		t.specials.UNK.Token = *m.Unk
+	}
+	if t.padToken != "" {
+		t.specials.PAD.Token = t.padToken
+	}
+	return t, nil
+}
+
+func (t *Tokenizer) parseTruncPad(j *jsonTokenizer) error {
+	var err error
+	if tr := j.Truncation; tr != nil {
+		if t.truncSide, err = parseSide("truncation", tr.Direction); err != nil {
+			return err
+		}
+	}
+	if p := j.Padding; p != nil {
+		if t.padSide, err = parseSide("padding", p.Direction); err != nil {
+			return err
+		}
+		t.padToken, t.padTypeID = p.PadToken, p.PadTypeID
+	}
+	return nil
+}
+
+func parseBertJSON(j *jsonTokenizer) (*Tokenizer, error) {
+	t := &Tokenizer{modelMaxLength: Unlimited}
 	var m struct {
 		Type     string           `json:"type"`
 		Unk      *string          `json:"unk_token"`
@@ -272,17 +359,8 @@ func parseTokenizerJSON(data []byte) (*Tokenizer, error) {
 		}
 	}
 
-	var err error
-	if tr := j.Truncation; tr != nil {
-		if t.truncSide, err = parseSide("truncation", tr.Direction); err != nil {
-			return nil, err
-		}
-	}
-	if p := j.Padding; p != nil {
-		if t.padSide, err = parseSide("padding", p.Direction); err != nil {
-			return nil, err
-		}
-		t.padToken, t.padTypeID = p.PadToken, p.PadTypeID
+	if err := t.parseTruncPad(j); err != nil {
+		return nil, err
 	}
 
 	// Roles as far as the file tells them; tokenizer_config.json may override.
@@ -611,6 +689,12 @@ func (c *folderConfig) apply(t *Tokenizer) {
 		}
 	}
 	t.cleanUpSpaces = *c.boolOr("clean_up_tokenization_spaces", false)
+	// Some tokenizer classes pad on the left by default (a class attribute
+	// in transformers, not written to the config).
+	switch strings.TrimSuffix(c.str("tokenizer_class"), "Fast") {
+	case "LlamaTokenizer", "CodeLlamaTokenizer", "CohereTokenizer", "GemmaTokenizer", "XLNetTokenizer":
+		t.padSide = SideLeft
+	}
 	switch c.str("padding_side") {
 	case "left":
 		t.padSide = SideLeft

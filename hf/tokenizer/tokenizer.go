@@ -92,6 +92,8 @@ type Tokenizer struct {
 	hasPad         bool
 	specials       SpecialTokens
 
+	gen *pipeline // the generic pipeline; nil for BERT WordPiece files
+
 	pool   sync.Pool // *scratch
 	blocks sync.Pool // *rowBuf arena blocks of batch encodes
 }
@@ -134,11 +136,13 @@ func (t *Tokenizer) IDToToken(id int64) (string, bool) {
 // set, and checks what encoding relies on.
 func (t *Tokenizer) finish() error {
 	t.tab = getTables()
-	unk, ok := t.vocab[t.unkToken]
-	if !ok {
-		return fmt.Errorf("unk_token %q is not in the vocabulary", t.unkToken)
+	if t.gen == nil {
+		unk, ok := t.vocab[t.unkToken]
+		if !ok {
+			return fmt.Errorf("unk_token %q is not in the vocabulary", t.unkToken)
+		}
+		t.unkID = unk
 	}
-	t.unkID = unk
 	var maxID int64 = -1
 	for tok, id := range t.vocab {
 		if id < 0 {
@@ -183,7 +187,11 @@ func (t *Tokenizer) finish() error {
 	if len(norm) > 0 {
 		pats := make([]string, len(norm))
 		for i, a := range norm {
-			pats[i] = t.normalizeString(a.content)
+			if t.gen != nil {
+				pats[i] = t.gen.normalizeString(a.content)
+			} else {
+				pats[i] = t.normalizeString(a.content)
+			}
 		}
 		t.normMatcher = newMatcher(norm, pats)
 	}
