@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/chars"
 	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/decoder"
 	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/model"
 	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/model/bpe"
@@ -202,8 +203,33 @@ func (t *Tokenizer) parseNormalizer(raw json.RawMessage) (normalizer.Normalizer,
 		return normalizer.Strip{Left: s.Left, Right: s.Right, IsSpace: t.isSpace}, nil
 	case "Lowercase":
 		return normalizer.Lowercase{Lower: t.lowerRunes}, nil
-	case "NFC", "NFD", "NFKC", "NFKD", "StripAccents", "BertNormalizer", "Nmt", "ByteLevel":
-		return nil, unsupported("normalizer %s is not implemented outside BERT's WordPiece pipeline", ty)
+	case "StripAccents":
+		return normalizer.StripAccents{}, nil
+	case "Nmt":
+		return normalizer.Nmt{}, nil
+	case "ByteLevel":
+		return normalizer.ByteLevel{Map: pretokenizer.ByteMap}, nil
+	case "BertNormalizer":
+		n := struct {
+			Clean   *bool `json:"clean_text"`
+			Chinese *bool `json:"handle_chinese_chars"`
+			Strip   *bool `json:"strip_accents"`
+			Lower   *bool `json:"lowercase"`
+		}{}
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return nil, fmt.Errorf("normalizer BertNormalizer: %w", err)
+		}
+		or := func(b *bool, d bool) bool {
+			if b == nil {
+				return d
+			}
+			return *b
+		}
+		lower := or(n.Lower, true)
+		cfg := normConfig{enabled: true, clean: or(n.Clean, true), chinese: or(n.Chinese, true), strip: or(n.Strip, lower), lower: lower}
+		return normalizer.Func(func(ns *normstr.String) { t.bertNormalize(cfg, ns) }), nil
+	case "NFC", "NFD", "NFKC", "NFKD":
+		return nil, unsupported("normalizer %s (Unicode normalization forms are implemented only inside BertNormalizer)", ty)
 	}
 	return nil, unsupported("normalizer type %q", ty)
 }
@@ -303,7 +329,17 @@ func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) (pretokenizer.PreToke
 		}
 		return pretokenizer.Split{Next: next, Behavior: b, Invert: s.Invert}, nil
 	case "Digits":
-		return nil, unsupported("pre_tokenizer Digits (needs Rust's char::is_numeric table)")
+		var d struct {
+			Individual bool `json:"individual_digits"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return nil, fmt.Errorf("pre_tokenizer Digits: %w", err)
+		}
+		b := normstr.Contiguous
+		if d.Individual {
+			b = normstr.Isolated
+		}
+		return pretokenizer.CharSplit{Is: chars.Numeric.Has, Behavior: b}, nil
 	}
 	return nil, unsupported("pre_tokenizer type %q", ty)
 }
@@ -464,8 +500,8 @@ func parseModel(raw json.RawMessage) (model.Model, string, error) {
 
 func checkVocab(what string, v map[string]int64) error {
 	for tok, id := range v {
-		if id < 0 || id >= 1<<31 {
-			return fmt.Errorf("model %s: token %q has id %d out of range", what, tok, id)
+		if id < 0 || id >= model.MaxID {
+			return fmt.Errorf("model %s: token %q has id %d, outside [0, %d)", what, tok, id, model.MaxID)
 		}
 	}
 	return nil
@@ -630,6 +666,9 @@ func specialPair(what string, raw json.RawMessage) (piece, error) {
 // Bert/Roberta/Template processing, ByteLevel (offset trimming), and a
 // Sequence of ByteLevel with one of the others.
 func (t *Tokenizer) parsePostGeneric(raw json.RawMessage) error {
+	if t.gen.post == "" && !isNull(raw) {
+		t.gen.post = typeOf(raw)
+	}
 	if isNull(raw) {
 		return t.parsePost(raw)
 	}
@@ -708,4 +747,3 @@ func (t *Tokenizer) parsePostGeneric(raw json.RawMessage) error {
 		return unsupported("post_processor type %q", ty)
 	}
 }
-

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hfpipe/hfpipe/internal/testenv"
 	"github.com/stretchr/testify/require"
@@ -40,8 +41,12 @@ func refFamilies(t testing.TB) string {
 
 // families lists the tokenizer.json variants of each family.
 var families = map[string][]string{
-	"bpe":     {"bpe/roberta", "bpe/gpt2", "bpe/modernbert", "bpe/llama"},
+	"bpe":     {"bpe/roberta", "bpe/gpt2", "bpe/modernbert", "bpe/llama", "bpe/roberta-prefix", "bpe/gpt2-mismatch"},
 	"unigram": {"unigram/xlmr", "unigram/debertav3", "unigram/t5", "unigram/bytefb"},
+	// the remaining components: WordLevel, WordPiece outside BERT's
+	// pipeline, BPE with a suffix or a prefix, their normalizers,
+	// pre-tokenizers and decoders
+	"components": {"components/wordlevel", "components/wordpiece", "components/bpe-suffix", "components/bpe-prefix"},
 }
 
 // familyCorpus is the WordPiece corpus plus what byte-level and
@@ -103,12 +108,13 @@ func familyCorpus() []corpusItem {
 }
 
 // familyRuns: every setting on the first variant of each family, the
-// plain single and pair settings and two batched ones on the others.
+// plain single and pair settings and two truncating batched ones on the
+// others.
 func familyRuns(family string) []refRun {
 	var runs []refRun
 	for k, f := range families[family] {
 		for _, s := range paritySettings() {
-			if k == 0 || s.Name == "default" || s.Name == "pair-default" || s.Name == "longest" || s.Name == "pair-longest-first32" || s.Name == "max32-left" {
+			if k == 0 || s.Name == "default" || s.Name == "pair-default" || s.Name == "pair-longest-first32" || s.Name == "max32-left" {
 				runs = append(runs, refRun{f, s})
 			}
 		}
@@ -118,8 +124,9 @@ func familyRuns(family string) []refRun {
 
 // TestFamilyParity compares every field (ids, type ids, attention and
 // special-token masks, char offsets, tokens, decode with and without
-// special tokens) with transformers' AutoTokenizer for the byte-level BPE
-// and Unigram variants, and prints one tokenizer-parity line per family.
+// special tokens) with transformers' AutoTokenizer for the byte-level BPE,
+// Unigram and other-component variants, and prints one tokenizer-parity
+// line per family.
 func TestFamilyParity(t *testing.T) {
 	dir := refFamilies(t)
 	items := familyCorpus()
@@ -128,7 +135,7 @@ func TestFamilyParity(t *testing.T) {
 		texts[i] = it.text
 	}
 	pairs := corpusPairs(len(items))
-	for _, family := range []string{"bpe", "unigram"} {
+	for _, family := range []string{"bpe", "unigram", "components"} {
 		runs := familyRuns(family)
 		ref := runReferenceIn(t, dir, items, pairs, runs)
 		tks := map[string]*Tokenizer{}
@@ -149,6 +156,9 @@ func TestFamilyParity(t *testing.T) {
 			for k := range encs {
 				total++
 				d := diffRow(tk, run.Setting, encs[k], errs[k], rr.Rows[k])
+				if d == "" && run.Setting.Input == "single" && errs[k] == nil {
+					d = byteOffsetsAgree(texts[k], encs[k])
+				}
 				if d == "" {
 					same++
 					continue
@@ -173,4 +183,28 @@ func TestFamilyParity(t *testing.T) {
 		fmt.Printf("tokenizer-parity: family=%s %d/%d identical\n", family, same, total)
 		require.Equal(t, total, same, "tokenizer parity, family %s", family)
 	}
+}
+
+// byteOffsetsAgree checks ByteOffsets against Offsets (which the reference
+// checked): on valid UTF-8 each byte span must be the char span.
+func byteOffsetsAgree(text string, e Encoding) string {
+	if !utf8.ValidString(text) {
+		return ""
+	}
+	for i, o := range e.Offsets {
+		b := e.ByteOffsets[i]
+		if b.End > len(text) || b.Start > b.End {
+			return fmt.Sprintf("byte offsets %v out of range", b)
+		}
+		if e.SpecialTokensMask[i] == 1 && e.AttentionMask[i] == 0 {
+			continue
+		}
+		if utf8.RuneCountInString(text[:b.Start]) != o.Start || utf8.RuneCountInString(text[:b.End]) != o.End {
+			if o == (Offset{}) && b == (Offset{}) {
+				continue
+			}
+			return fmt.Sprintf("token %d %q: byte offsets %v do not match char offsets %v", i, e.Tokens[i], b, o)
+		}
+	}
+	return ""
 }

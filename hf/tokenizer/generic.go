@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"strings"
 	"unicode/utf8"
 
 	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/decoder"
@@ -18,6 +19,7 @@ type pipeline struct {
 	model   model.Model
 	decoder decoder.Decoder // nil: tokens joined by spaces
 	family  string          // "bpe", "unigram", "wordlevel", "wordpiece"
+	post    string          // the post-processor's type ("" when null)
 
 	// trim is the trim_offsets of a RobertaProcessing or ByteLevel
 	// post-processor, applied to each sequence before its special tokens.
@@ -182,9 +184,12 @@ func (t *Tokenizer) trimOffsets(s *seqBuf) {
 			}
 			lead++
 		}
-		rs := []rune(tok)
-		for k := len(rs) - 1; k >= 0 && isSp(rs[k]); k-- {
-			trail++
+		for rest := tok; rest != ""; trail++ {
+			r, size := utf8.DecodeLastRuneInString(rest)
+			if !isSp(r) {
+				break
+			}
+			rest = rest[:len(rest)-size]
 		}
 		if lead == 0 && trail == 0 {
 			continue
@@ -230,3 +235,30 @@ func (g *pipeline) normalizeString(s string) string {
 
 // decode is Tokenizer::decode with the file's decoder.
 func (g *pipeline) decode(toks []string) string { return decoder.Decode(g.decoder, toks) }
+
+// bertNormalize runs BertNormalizer (the dedicated path's normalizer,
+// configured by cfg) over a normalized string of the generic pipeline: each
+// output character takes the span of the input character it comes from.
+func (t *Tokenizer) bertNormalize(cfg normConfig, n *normstr.String) {
+	u := &Tokenizer{norm: cfg, tab: t.tab}
+	sc := new(scratch)
+	u.normalize(sc, n.Norm, 0, 0)
+	var b strings.Builder
+	al := make([]normstr.Span, 0, len(n.Norm))
+	for _, c := range sc.norm {
+		var sp normstr.Span
+		switch {
+		case c.a.be > c.a.bs:
+			sp = normstr.Span{Start: n.Align[c.a.bs].Start, End: n.Align[c.a.be-1].End}
+		case c.a.bs > 0:
+			sp = n.Align[c.a.bs-1]
+		default:
+			sp = normstr.Span{Start: n.OrigStart, End: n.OrigStart}
+		}
+		b.WriteRune(c.r)
+		for range utf8.RuneLen(c.r) {
+			al = append(al, sp)
+		}
+	}
+	n.Norm, n.Align = b.String(), al
+}

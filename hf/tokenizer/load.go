@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/pretokenizer"
 )
 
 // File names of a Hugging Face tokenizer folder.
@@ -75,11 +77,12 @@ func FromFolder(dir string) (*Tokenizer, error) {
 			return nil, fmt.Errorf("tokenizer: %s: %w", where, err)
 		}
 		cfg.applyToJSON(t)
+		cfg.applyToGeneric(t)
 	case errors.Is(err, fs.ErrNotExist):
 		where = filepath.Join(dir, VocabTxt)
 		vocab, verr := readVocabTxt(where)
 		if errors.Is(verr, fs.ErrNotExist) {
-			return nil, fmt.Errorf("tokenizer: %s has neither %s nor %s", dir, TokenizerJSON, VocabTxt)
+			return nil, missingJSON(dir, cfg)
 		}
 		if verr != nil {
 			return nil, verr
@@ -95,6 +98,31 @@ func FromFolder(dir string) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer: %s: %w", where, err)
 	}
 	return t, nil
+}
+
+// Slow-tokenizer files that transformers converts to a tokenizer.json on
+// load (convert_slow_tokenizer) and this package does not.
+var slowFiles = []string{"vocab.json", "merges.txt", "sentencepiece.bpe.model", "spm.model", "tokenizer.model", "spiece.model"}
+
+// missingJSON is the error for a folder without tokenizer.json or vocab.txt:
+// it names the slow files found and how to get the tokenizer.json.
+func missingJSON(dir string, cfg *folderConfig) error {
+	var found []string
+	for _, f := range slowFiles {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			found = append(found, f)
+		}
+	}
+	if len(found) == 0 {
+		return fmt.Errorf("tokenizer: %s has neither %s nor %s", dir, TokenizerJSON, VocabTxt)
+	}
+	class := cfg.str("tokenizer_class")
+	if class == "" {
+		class = "the tokenizer"
+	}
+	return fmt.Errorf("tokenizer: %s has %s but no %s: converting slow-tokenizer files is not supported; "+
+		"save %s's fast version once with transformers (AutoTokenizer.from_pretrained(dir).save_pretrained(dir)) "+
+		"to write the %s transformers would build", dir, strings.Join(found, " + "), TokenizerJSON, class, TokenizerJSON)
 }
 
 // readVocabTxt reads a BERT vocab.txt as transformers' load_vocab does: one
@@ -611,6 +639,40 @@ func (c *folderConfig) applyToJSON(t *Tokenizer) {
 	t.norm.strip = lower
 	if strip != nil {
 		t.norm.strip = *strip
+	}
+}
+
+// robertaClasses are the fast tokenizer classes whose __init__ rebuilds a
+// RobertaProcessing / ByteLevel post-processor from their add_prefix_space
+// and trim_offsets arguments.
+var robertaClasses = []string{"RobertaTokenizer", "BartTokenizer", "BlenderbotTokenizer", "LayoutLMv3Tokenizer",
+	"LEDTokenizer", "LongformerTokenizer", "MvpTokenizer"}
+
+// applyToGeneric mirrors what PreTrainedTokenizerFast.__init__ (and the
+// Roberta-like classes) change in a loaded tokenizer.json: a top-level
+// ByteLevel pre-tokenizer takes the config's add_prefix_space (false when
+// absent), and those classes' post-processor its add_prefix_space and
+// trim_offsets (false and true when absent).
+func (c *folderConfig) applyToGeneric(t *Tokenizer) {
+	g := t.gen
+	if g == nil {
+		return
+	}
+	prefix, ok := false, true
+	if v, has := c.raw["add_prefix_space"]; has {
+		ok = json.Unmarshal(v, &prefix) == nil && !isNull(v)
+	}
+	if bl, isBL := g.pretok.(pretokenizer.ByteLevel); isBL && ok {
+		bl.AddPrefixSpace = prefix
+		g.pretok = bl
+	}
+	if slices.Contains(robertaClasses, strings.TrimSuffix(c.str("tokenizer_class"), "Fast")) &&
+		(g.post == "RobertaProcessing" || g.post == "ByteLevel") {
+		if !ok {
+			return // transformers' rebuild fails on a non-boolean and keeps the file's
+		}
+		g.trimAddsPrefix = prefix
+		g.trim = *c.boolOr("trim_offsets", true)
 	}
 }
 

@@ -2,6 +2,8 @@ package tokenizer
 
 import (
 	"fmt"
+
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/model"
 	"math"
 	"sync"
 )
@@ -151,8 +153,8 @@ func (t *Tokenizer) finish() error {
 		maxID = max(maxID, id)
 		t.maxKeyLen = max(t.maxKeyLen, len(tok))
 	}
-	if maxID >= 1<<31 {
-		return fmt.Errorf("vocabulary id %d out of range", maxID)
+	if maxID >= model.MaxID {
+		return fmt.Errorf("vocabulary id %d out of range (ids must be below %d)", maxID, model.MaxID)
 	}
 	t.idToToken = make([]string, maxID+1)
 	t.hasID = make([]bool, maxID+1)

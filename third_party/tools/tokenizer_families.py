@@ -13,12 +13,21 @@ folder. Folders:
 
   bpe/roberta    RobertaTokenizerFast     ByteLevel, BPE, RobertaProcessing(trim_offsets)
   bpe/gpt2       GPT2TokenizerFast        ByteLevel, BPE, ByteLevel post-processor, pad=eos
+  bpe/roberta-prefix RobertaTokenizerFast(add_prefix_space=True)
+  bpe/gpt2-mismatch  bpe/gpt2 whose tokenizer.json says add_prefix_space=true and whose
+                 config says nothing: transformers overrides the file (false)
   bpe/modernbert PreTrainedTokenizerFast  ByteLevel, BPE(ignore_merges), TemplateProcessing
   bpe/llama      LlamaTokenizerFast       sentencepiece BPE with byte_fallback (Metaspace)
   unigram/xlmr   XLMRobertaTokenizerFast  Precompiled(nmt_nfkc), Metaspace, Unigram
   unigram/debertav3 DebertaV2TokenizerFast Precompiled, Metaspace, Unigram
   unigram/t5     T5TokenizerFast          Precompiled, WhitespaceSplit+Metaspace, Unigram
   unigram/bytefb XLMRobertaTokenizerFast  Unigram trained with byte_fallback
+  components/*   PreTrainedTokenizerFast  the remaining components, trained with tokenizers' own
+                 trainers: WordLevel, WordPiece outside BERT's pipeline, BPE with
+                 end_of_word_suffix / continuing_subword_prefix / unk, Nmt, Lowercase,
+                 StripAccents, BertNormalizer, Replace(Regex), Prepend, Strip, ByteLevel
+                 normalizer, Whitespace, WhitespaceSplit, Digits, Punctuation, Split, the
+                 BPEDecoder, WordPiece, Strip and Replace decoders
 
 Each also gets a "-slow" copy without tokenizer.json (what transformers converts itself).
 OUT_DIR/stamp is written last.
@@ -33,7 +42,8 @@ import tempfile
 import sentencepiece as spm
 import transformers
 from tokenizers import ByteLevelBPETokenizer, Tokenizer, decoders, pre_tokenizers, processors
-from tokenizers.models import BPE
+from tokenizers import Regex, normalizers, trainers
+from tokenizers.models import BPE, WordLevel, WordPiece
 from transformers import (
     AddedToken,
     DebertaV2TokenizerFast,
@@ -128,6 +138,22 @@ def main(out):
         tok = GPT2TokenizerFast(vocab_file=gv, merges_file=gm, model_max_length=1024)
         tok.pad_token = tok.eos_token
         save(tok, out, "bpe/gpt2", True)
+        d = os.path.join(out, "bpe/gpt2-mismatch")
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(os.path.join(out, "bpe/gpt2"), d)
+        with open(os.path.join(d, "tokenizer.json"), encoding="utf-8") as f:
+            j = json.load(f)
+        j["pre_tokenizer"]["add_prefix_space"] = True
+        with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(j, f, ensure_ascii=False)
+        with open(os.path.join(d, "tokenizer_config.json"), encoding="utf-8") as f:
+            c = json.load(f)
+        c.pop("add_prefix_space", None)
+        with open(os.path.join(d, "tokenizer_config.json"), "w", encoding="utf-8") as f:
+            json.dump(c, f, ensure_ascii=False)
+
+        tok = RobertaTokenizerFast(vocab_file=vocab, merges_file=merges, model_max_length=512, add_prefix_space=True)
+        save(tok, out, "bpe/roberta-prefix", False)
 
         # ModernBERT-like: byte-level BPE without prefix space, ignore_merges,
         # [CLS] $A [SEP] template, its own special tokens.
@@ -166,8 +192,68 @@ def main(out):
         bm = spm_model(lines, tmp, "unibf", "unigram", 1500, byte_fallback=True)
         tok = XLMRobertaTokenizerFast(vocab_file=bm, model_max_length=512)
         save(tok, out, "unigram/bytefb", False)
+        components(lines, out)
     with open(os.path.join(out, "stamp"), "w") as f:
         f.write("ok\n")
+
+
+def wrap(core, out, name, **kw):
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, model_max_length=512, **kw)
+    save(tok, out, name, False)
+
+
+def components(lines, out):
+    """Tokenizers built from the remaining components, trained on the same lines."""
+    # WordLevel: Nmt, Lowercase, StripAccents, Replace(Regex), Strip; Whitespace + Digits.
+    core = Tokenizer(WordLevel(unk_token="[UNK]"))
+    core.normalizer = normalizers.Sequence([
+        normalizers.Nmt(), normalizers.Lowercase(), normalizers.StripAccents(),
+        normalizers.Replace(Regex(" {2,}"), " "), normalizers.Strip()])
+    core.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)])
+    core.train_from_iterator(lines, trainers.WordLevelTrainer(vocab_size=1500, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[PAD]"]))
+    core.post_processor = processors.BertProcessing(("[SEP]", core.token_to_id("[SEP]")), ("[CLS]", core.token_to_id("[CLS]")))
+    core.decoder = decoders.Sequence([decoders.Replace("  ", " "), decoders.Strip(" ", 1, 1)])
+    wrap(core, out, "components/wordlevel", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", pad_token="[PAD]")
+
+    # WordPiece outside BERT's pipeline: BertNormalizer (cased) + Prepend, WhitespaceSplit,
+    # Punctuation (contiguous), Digits (contiguous); WordPiece decoder.
+    core = Tokenizer(WordPiece(unk_token="[UNK]", max_input_chars_per_word=30))
+    core.normalizer = normalizers.Sequence([
+        normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=True, lowercase=False),
+        normalizers.Replace("``", '"')])
+    core.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation("contiguous"), pre_tokenizers.Digits(individual_digits=False)])
+    core.train_from_iterator(lines, trainers.WordPieceTrainer(vocab_size=2000, special_tokens=["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]))
+    cls, sep = core.token_to_id("[CLS]"), core.token_to_id("[SEP]")
+    core.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    core.decoder = decoders.WordPiece(prefix="##", cleanup=True)
+    wrap(core, out, "components/wordpiece", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
+         pad_token="[PAD]", mask_token="[MASK]")
+
+    # BPE with end_of_word_suffix, unk and a ByteLevel normalizer; Split(String) pre-tokenizer.
+    core = Tokenizer(BPE(unk_token="<unk>", end_of_word_suffix="</w>"))
+    core.normalizer = normalizers.Sequence([normalizers.Prepend("_"), normalizers.Lowercase()])
+    core.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(" ", "removed"), pre_tokenizers.Split(Regex("[.,;:!?]+"), "isolated"),
+        pre_tokenizers.Punctuation("merged_with_previous")])
+    core.train_from_iterator(lines, trainers.BpeTrainer(vocab_size=1800, end_of_word_suffix="</w>",
+                                                        special_tokens=["<unk>", "<s>", "</s>", "<pad>"]))
+    core.decoder = decoders.BPEDecoder(suffix="</w>")
+    core.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> <s> $B:1 </s>:1",
+        special_tokens=[("<s>", core.token_to_id("<s>")), ("</s>", core.token_to_id("</s>"))])
+    wrap(core, out, "components/bpe-suffix", unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+
+    # BPE with continuing_subword_prefix; ByteLevel normalizer, WhitespaceSplit; ByteLevel decoder.
+    core = Tokenizer(BPE(unk_token="<unk>", continuing_subword_prefix="##"))
+    core.normalizer = normalizers.ByteLevel()
+    core.pre_tokenizer = pre_tokenizers.Split(Regex("Ġ+"), "merged_with_next")
+    core.train_from_iterator(lines, trainers.BpeTrainer(vocab_size=1800, continuing_subword_prefix="##",
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                                        special_tokens=["<unk>", "<pad>"]))
+    core.decoder = decoders.Sequence([decoders.WordPiece(prefix="##", cleanup=False), decoders.ByteLevel()])
+    wrap(core, out, "components/bpe-prefix", unk_token="<unk>", pad_token="<pad>")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 // piece.
 package model
 
+// MaxID bounds token ids (exclusive): 16M, beyond any real vocabulary,
+// so that a file's ids cannot make an id-indexed table exhaust memory.
+const MaxID = 1 << 24
+
 // Token is one token of a piece: its id, its string, and the byte range
 // [Start, End) of the piece's normalized text it covers.
 type Token struct {

@@ -3,6 +3,7 @@
 package normalizer
 
 import (
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/chars"
 	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/normstr"
 )
 
@@ -83,3 +84,53 @@ func (l Lowercase) Normalize(n *normstr.String) {
 	}
 	n.Transform(tr, 0)
 }
+
+// StripAccents removes combining marks (as unicode-normalization-alignments'
+// is_combining_mark classifies them).
+type StripAccents struct{}
+
+// Normalize implements Normalizer.
+func (StripAccents) Normalize(n *normstr.String) {
+	n.Filter(func(r rune) bool { return !chars.Combining.Has(r) })
+}
+
+// Nmt is the Nmt normalizer: drops ASCII control characters and maps
+// other whitespace-like code points to a space.
+type Nmt struct{}
+
+// Normalize implements Normalizer.
+func (Nmt) Normalize(n *normstr.String) {
+	n.Filter(func(c rune) bool {
+		switch {
+		case c >= 1 && c <= 8, c == 0x0B, c >= 0x0E && c <= 0x1F, c == 0x7F, c == 0x8F, c == 0x9F:
+			return false
+		}
+		return true
+	})
+	n.Map(func(c rune) rune {
+		switch {
+		case c == 0x09, c == 0x0A, c == 0x0C, c == 0x0D, c == 0x1680, c >= 0x200B && c <= 0x200F,
+			c == 0x2028, c == 0x2029, c == 0x2581, c == 0xFEFF, c == 0xFFFD:
+			return ' '
+		}
+		return c
+	})
+}
+
+// ByteLevel maps every byte to GPT-2's byte-level alphabet.
+type ByteLevel struct {
+	Map func(n *normstr.String)
+}
+
+// Normalize implements Normalizer.
+func (b ByteLevel) Normalize(n *normstr.String) {
+	if n.Norm != "" {
+		b.Map(n)
+	}
+}
+
+// Func adapts a function to Normalizer.
+type Func func(n *normstr.String)
+
+// Normalize implements Normalizer.
+func (f Func) Normalize(n *normstr.String) { f(n) }

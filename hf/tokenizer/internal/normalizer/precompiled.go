@@ -20,6 +20,10 @@ type Precompiled struct {
 	norm  []byte
 }
 
+// The fast path above hands uniseg no state after an ASCII character: a
+// fresh state (-1) gives the same boundaries there because no rule but
+// CR LF joins an ASCII character to what follows.
+
 // NewPrecompiled decodes a base64 precompiled_charsmap.
 func NewPrecompiled(b64 string) (*Precompiled, error) {
 	raw, err := base64.StdEncoding.DecodeString(b64)
@@ -128,9 +132,16 @@ func (p *Precompiled) Normalize(n *normstr.String) {
 	s := n.Norm
 	tr := make([]normstr.Change, 0, len(s))
 	modified := false
-	g := uniseg.NewGraphemes(s)
-	for g.Next() {
-		gr := g.Str()
+	state := -1
+	for rest := s; rest != ""; {
+		var gr string
+		if c := rest[0]; c < utf8.RuneSelf && c != '\r' && (len(rest) == 1 || rest[1] < utf8.RuneSelf) {
+			// an ASCII character followed by ASCII is a cluster of its own
+			// (only CR LF joins)
+			gr, rest, state = rest[:1], rest[1:], -1
+		} else {
+			gr, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		}
 		if len(gr) < 6 {
 			if rep, ok := p.transform(gr); ok {
 				modified = true

@@ -3,6 +3,7 @@ package pretokenizer
 import (
 	"unicode/utf8"
 
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/chars"
 	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/normstr"
 )
 
@@ -125,9 +126,9 @@ func GPT2Next(s string, from int) (int, int, bool) {
 		}
 		return j
 	}
-	isL := classL.has
-	isN := classN.has
-	other := func(r rune) bool { return !classS.has(r) && !classL.has(r) && !classN.has(r) }
+	isL := chars.L.Has
+	isN := chars.N.Has
+	other := func(r rune) bool { return !chars.S.Has(r) && !chars.L.Has(r) && !chars.N.Has(r) }
 	j := i
 	if s[i] == ' ' {
 		j = i + 1
@@ -144,7 +145,7 @@ func GPT2Next(s string, from int) (int, int, bool) {
 		}
 	}
 	// \s+(?!\S) then \s+
-	e := run(i, classS.has)
+	e := run(i, chars.S.Has)
 	if e == len(s) {
 		return i, e, true
 	}

@@ -4,6 +4,7 @@
 package pretokenizer
 
 import (
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/chars"
 	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/normstr"
 )
 
@@ -89,21 +90,21 @@ func whitespaceNext(s string, from int) (int, int, bool) {
 	for i := from; i < len(s); {
 		r, size := decode(s, i)
 		switch {
-		case classRustW.has(r):
+		case chars.RustW.Has(r):
 			j := i + size
 			for j < len(s) {
 				r2, n2 := decode(s, j)
-				if !classRustW.has(r2) {
+				if !chars.RustW.Has(r2) {
 					break
 				}
 				j += n2
 			}
 			return i, j, true
-		case !classS.has(r):
+		case !chars.S.Has(r):
 			j := i + size
 			for j < len(s) {
 				r2, n2 := decode(s, j)
-				if classRustW.has(r2) || classS.has(r2) {
+				if chars.RustW.Has(r2) || chars.S.Has(r2) {
 					break
 				}
 				j += n2

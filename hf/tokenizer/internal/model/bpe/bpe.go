@@ -42,6 +42,7 @@ type Model struct {
 	byteFB  bool
 	ignore  bool
 	byteIDs [256]int64 // <0xXX> ids for byte_fallback, -1 when absent
+	cache   model.Cache
 }
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
@@ -52,8 +53,8 @@ func New(c Config) (*Model, error) {
 		fuseUnk: c.FuseUnk, byteFB: c.ByteFallback, ignore: c.IgnoreMerges}
 	var maxID int64 = -1
 	for tok, id := range c.Vocab {
-		if id < 0 || id >= 1<<31 {
-			return nil, fmt.Errorf("BPE vocab: token %q has id %d out of range", tok, id)
+		if id < 0 || id >= model.MaxID {
+			return nil, fmt.Errorf("BPE vocab: token %q has id %d, outside [0, %d)", tok, id, model.MaxID)
 		}
 		maxID = max(maxID, id)
 	}
@@ -144,6 +145,18 @@ func (m *Model) Tokenize(w string, dst []model.Token) ([]model.Token, error) {
 			return append(dst, model.Token{ID: id, Value: w, Start: 0, End: len(w)}), nil
 		}
 	}
+	if out, ok := m.cache.Get(w, dst); ok {
+		return out, nil
+	}
+	mark := len(dst)
+	dst, err := m.tokenize(w, dst)
+	if err == nil {
+		m.cache.Put(w, dst[mark:])
+	}
+	return dst, err
+}
+
+func (m *Model) tokenize(w string, dst []model.Token) ([]model.Token, error) {
 	syms := make([]symbol, 0, len(w))
 	add := func(c int64, l int) {
 		n := int32(len(syms))

@@ -31,6 +31,7 @@ type Model struct {
 	unkID    int64 // -1 when none
 	byteFB   bool
 	byteIDs  [256]int64
+	cache    model.Cache
 }
 
 // New builds the model as Unigram::from does.
@@ -143,6 +144,18 @@ func (m *Model) Tokenize(s string, dst []model.Token) ([]model.Token, error) {
 	if s == "" {
 		return dst, nil
 	}
+	if out, ok := m.cache.Get(s, dst); ok {
+		return out, nil
+	}
+	mark := len(dst)
+	dst, err := m.tokenize(s, dst)
+	if err == nil {
+		m.cache.Put(s, dst[mark:])
+	}
+	return dst, err
+}
+
+func (m *Model) tokenize(s string, dst []model.Token) ([]model.Token, error) {
 	strs, err := m.encode(s, nil)
 	if err != nil {
 		return dst, err
