@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode/utf8"
 
@@ -85,6 +86,9 @@ func compilePattern(what string, p jsonPattern) (func(string, int) (int, int, bo
 		if err != nil {
 			return nil, unsupported("%s: Regex %q: %v", what, pat, err)
 		}
+		if next := runPattern(pat); next != nil {
+			return next, nil
+		}
 		return func(s string, from int) (int, int, bool) {
 			loc := re.FindStringIndex(s[from:])
 			if loc == nil {
@@ -94,6 +98,37 @@ func compilePattern(what string, p jsonPattern) (func(string, int) (int, int, bo
 		}, nil
 	}
 	return nil, fmt.Errorf("%s: pattern is neither String nor Regex", what)
+}
+
+// runPattern is a fast matcher for patterns of the form c{n,} (one
+// character repeated at least n times, as XLM-R's " {2,}"), or nil.
+func runPattern(pat string) func(string, int) (int, int, bool) {
+	re, err := syntax.Parse(pat, syntax.Perl)
+	if err != nil || re.Op != syntax.OpRepeat || re.Max != -1 || re.Min < 1 || len(re.Sub) != 1 ||
+		re.Sub[0].Op != syntax.OpLiteral || len(re.Sub[0].Rune) != 1 || re.Sub[0].Flags&syntax.FoldCase != 0 {
+		return nil
+	}
+	c, n := re.Sub[0].Rune[0], re.Min
+	lit := string(c)
+	return func(s string, from int) (int, int, bool) {
+		for from < len(s) {
+			i := strings.Index(s[from:], lit)
+			if i < 0 {
+				return 0, 0, false
+			}
+			start := from + i
+			end, k := start, 0
+			for strings.HasPrefix(s[end:], lit) {
+				end += len(lit)
+				k++
+			}
+			if k >= n {
+				return start, end, true
+			}
+			from = end
+		}
+		return 0, 0, false
+	}
 }
 
 func parseBehavior(s string) (normstr.Behavior, error) {

@@ -2,11 +2,14 @@ package tokenizer
 
 import (
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/normstr"
 	"github.com/stretchr/testify/require"
 )
 
@@ -133,7 +136,7 @@ func TestUnsupportedComponents(t *testing.T) {
 		{"normalizer", `{"type":"NFKC"}`, "NFKC"},
 		{"normalizer", `{"type":"Sequence","normalizers":[{"type":"NFD"}]}`, "NFD"},
 		{"normalizer", `{"type":"Frobnicate"}`, "Frobnicate"},
-		
+
 		{"pre_tokenizer", `{"type":"Split","pattern":{"Regex":"\\s+(?!\\S)"},"behavior":"Isolated","invert":false}`, "(?"},
 		{"pre_tokenizer", `{"type":"Split","pattern":{"Regex":"\\p{L}+"},"behavior":"Isolated","invert":false}`, `\p`},
 		{"pre_tokenizer", `{"type":"UnicodeScripts"}`, "UnicodeScripts"},
@@ -171,4 +174,31 @@ func TestSlowFolderError(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sentencepiece.bpe.model"), []byte("x"), 0o644))
 	_, err = FromFolder(dir)
 	require.ErrorContains(t, err, "sentencepiece.bpe.model")
+}
+
+// TestRunPattern: the c{n,} fast matcher finds what Go's regexp finds.
+func TestRunPattern(t *testing.T) {
+	for _, pat := range []string{" {2,}", "a{1,}", "▁{3,}"} {
+		fast := runPattern(pat)
+		require.NotNil(t, fast, pat)
+		re := regexp.MustCompile(pat)
+		slow := func(s string, from int) (int, int, bool) {
+			loc := re.FindStringIndex(s[from:])
+			if loc == nil {
+				return 0, 0, false
+			}
+			return from + loc[0], from + loc[1], true
+		}
+		r := rand.New(rand.NewPCG(1, 2))
+		for range 2000 {
+			var b strings.Builder
+			for range r.IntN(20) {
+				b.WriteString([]string{" ", "a", "▁", "b"}[r.IntN(4)])
+			}
+			s := b.String()
+			require.Equal(t, normstr.FindSpans(s, slow), normstr.FindSpans(s, fast), "%q on %q", pat, s)
+		}
+	}
+	require.Nil(t, runPattern("ab{2,}"))
+	require.Nil(t, runPattern("(?i)a{2,}"))
 }

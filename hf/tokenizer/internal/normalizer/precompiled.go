@@ -130,6 +130,11 @@ func replaceChanges(tr []normstr.Change, old, repl string) []normstr.Change {
 // Normalize implements Normalizer, grapheme by grapheme as tokenizers does.
 func (p *Precompiled) Normalize(n *normstr.String) {
 	s := n.Norm
+	// Nothing to do unless some grapheme or character has a replacement:
+	// find out before building the changes.
+	if !p.touches(s) {
+		return
+	}
 	tr := make([]normstr.Change, 0, len(s))
 	modified := false
 	state := -1
@@ -163,4 +168,30 @@ func (p *Precompiled) Normalize(n *normstr.String) {
 	if modified {
 		n.Transform(tr, 0)
 	}
+}
+
+// touches tells whether Normalize would change s: whether some grapheme
+// cluster shorter than 6 bytes, or some character, has an entry in the
+// map (Normalize's "modified"), found without building anything.
+func (p *Precompiled) touches(s string) bool {
+	state := -1
+	for rest := s; rest != ""; {
+		var gr string
+		if c := rest[0]; c < utf8.RuneSelf && c != '\r' && (len(rest) == 1 || rest[1] < utf8.RuneSelf) {
+			gr, rest, state = rest[:1], rest[1:], -1
+		} else {
+			gr, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		}
+		if len(gr) < 6 {
+			if _, ok := p.firstPrefix(gr); ok {
+				return true
+			}
+		}
+		for i, c := range gr {
+			if _, ok := p.firstPrefix(gr[i : i+utf8.RuneLen(c)]); ok {
+				return true
+			}
+		}
+	}
+	return false
 }

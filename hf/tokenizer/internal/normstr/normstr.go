@@ -409,6 +409,13 @@ func FindSpans(s string, next func(s string, from int) (int, int, bool)) []Match
 // Replace replaces every match of a pattern (a cover from FindString /
 // FindSpans) by content, as NormalizedString::replace does.
 func (n *String) Replace(ms []Match, content string) {
+	hit := false
+	for _, m := range ms {
+		hit = hit || m.Hit
+	}
+	if !hit {
+		return
+	}
 	var b strings.Builder
 	var na []Span
 	last := 0
