@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -133,4 +135,27 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFamilyBatchConcurrent: batch encoding on several goroutines (sharing
+// the models' caches) gives the rows of one-at-a-time encoding.
+func TestFamilyBatchConcurrent(t *testing.T) {
+	dir := refFamilies(t)
+	texts := benchTexts()[:400]
+	for _, name := range []string{"bpe/roberta", "unigram/xlmr"} {
+		tk, err := FromFolder(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+		b, err := tk.EncodeBatch(context.Background(), texts, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range texts {
+			if e := tk.Encode(s); !reflect.DeepEqual(e, b.Encodings[i]) {
+				t.Fatalf("%s row %d differs between Encode and EncodeBatch", name, i)
+			}
+		}
+	}
 }
