@@ -165,7 +165,7 @@ func TestSlowFolderError(t *testing.T) {
 	for _, f := range []string{"vocab.json", "merges.txt"} {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte("{}"), 0o644))
 	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, TokenizerConfig), []byte(`{"tokenizer_class":"RobertaTokenizer"}`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, TokenizerConfig), []byte(`{"tokenizer_class":"CLIPTokenizer"}`), 0o644))
 	_, err := FromFolder(dir)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "vocab.json + merges.txt")

@@ -159,3 +159,38 @@ func TestFamilyBatchConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowByteLevelFolders: a RoBERTa or GPT-2 folder with only vocab.json
+// and merges.txt (what transformers converts itself) tokenizes as the
+// tokenizer.json that transformers' converter wrote for the same files,
+// whose parity with Python TestFamilyParity checks.
+func TestSlowByteLevelFolders(t *testing.T) {
+	dir := refFamilies(t)
+	texts := familyCorpus()
+	for _, name := range []string{"bpe/roberta", "bpe/gpt2"} {
+		fast, err := FromFolder(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := FromFolder(filepath.Join(dir, name+"-slow"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fast.VocabSize() != slow.VocabSize() || fast.ModelMaxLength() != slow.ModelMaxLength() || fast.Specials() != slow.Specials() {
+			t.Fatalf("%s: vocab size, max length or special tokens differ", name)
+		}
+		for i, it := range texts {
+			a, b := fast.Encode(it.text), slow.Encode(it.text)
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("%s row %d %q:\n fast %v %v\n slow %v %v", name, i, it.text, a.Tokens, a.Offsets, b.Tokens, b.Offsets)
+			}
+			p, q := fast.EncodePair(it.text, "second"), slow.EncodePair(it.text, "second")
+			if !reflect.DeepEqual(p, q) {
+				t.Fatalf("%s pair row %d differs", name, i)
+			}
+			if fast.Decode(a.IDs, false) != slow.Decode(b.IDs, false) {
+				t.Fatalf("%s row %d: decode differs", name, i)
+			}
+		}
+	}
+}

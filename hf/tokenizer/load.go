@@ -55,9 +55,13 @@ func FromFile(path string) (*Tokenizer, error) {
 	return t, nil
 }
 
-// FromFolder loads a tokenizer folder as transformers.AutoTokenizer does
-// for BERT models: tokenizer.json when present, else vocab.txt built into
-// the same pipeline transformers' BertConverter builds; in both cases
+// FromFolder loads a tokenizer folder as transformers.AutoTokenizer does:
+// tokenizer.json when present, else vocab.txt built into the same pipeline
+// transformers' BertConverter builds, else (GPT2Tokenizer and
+// RobertaTokenizer classes) vocab.json and merges.txt built as its
+// GPT2Converter / RobertaConverter build them; other slow-only folders
+// (SentencePiece models...) are an error that says how to write their
+// tokenizer.json. In all cases
 // tokenizer_config.json (and special_tokens_map.json, which takes
 // precedence for special tokens) supply model_max_length,
 // clean_up_tokenization_spaces, padding and truncation sides, special
@@ -82,7 +86,15 @@ func FromFolder(dir string) (*Tokenizer, error) {
 		where = filepath.Join(dir, VocabTxt)
 		vocab, verr := readVocabTxt(where)
 		if errors.Is(verr, fs.ErrNotExist) {
-			return nil, missingJSON(dir, cfg)
+			slow, err := cfg.byteLevelFromSlow(dir)
+			if err != nil {
+				return nil, err
+			}
+			if slow == nil {
+				return nil, missingJSON(dir, cfg)
+			}
+			t, where = slow, filepath.Join(dir, VocabJSON)
+			break
 		}
 		if verr != nil {
 			return nil, verr
@@ -120,7 +132,7 @@ func missingJSON(dir string, cfg *folderConfig) error {
 	if class == "" {
 		class = "the tokenizer"
 	}
-	return fmt.Errorf("tokenizer: %s has %s but no %s: converting slow-tokenizer files is not supported; "+
+	return fmt.Errorf("tokenizer: %s has %s but no %s: converting these slow-tokenizer files is not supported (only vocab.txt, and vocab.json + merges.txt for GPT2Tokenizer and RobertaTokenizer); "+
 		"save %s's fast version once with transformers (AutoTokenizer.from_pretrained(dir).save_pretrained(dir)) "+
 		"to write the %s transformers would build", dir, strings.Join(found, " + "), TokenizerJSON, class, TokenizerJSON)
 }
