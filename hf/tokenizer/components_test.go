@@ -117,6 +117,8 @@ func TestTinyBPE(t *testing.T) {
 	require.Equal(t, []Offset{{}, {0, 1}, {1, 3}, {4, 5}, {5, 7}, {}}, e.Offsets, "trim_offsets drops the space of Ġt")
 	require.Equal(t, "<s>the tin</s>", tk.Decode(e.IDs, false))
 	require.Equal(t, "the tin", tk.Decode(e.IDs, true))
+	require.Equal(t, "the tin", tk.DecodeTokens([]string{"t", "he", "Ġt", "in"}), "the ByteLevel decoder")
+	require.Equal(t, "", tk.ContinuingSubwordPrefix())
 	// Multi-byte characters: each byte is one alphabet character, all
 	// aligned to the character.
 	// The same merges as pairs, the newer format, give the same tokens.

@@ -16,28 +16,7 @@ func (t *Tokenizer) Decode(ids []int64, skipSpecialTokens bool) string {
 		}
 		toks = append(toks, tok)
 	}
-	var s string
-	if t.gen != nil {
-		s = t.gen.decode(toks)
-	} else if !t.decodeWP {
-		s = strings.Join(toks, " ")
-	} else {
-		var b strings.Builder
-		for i, tok := range toks {
-			if i > 0 {
-				if rest, ok := strings.CutPrefix(tok, t.decodePrefix); ok {
-					tok = rest
-				} else {
-					tok = " " + tok
-				}
-			}
-			if t.decodeCleanup {
-				tok = wordpieceCleanup(tok)
-			}
-			b.WriteString(tok)
-		}
-		s = b.String()
-	}
+	s := t.DecodeTokens(toks)
 	if t.cleanUpSpaces {
 		s = cleanUpTokenization(s)
 	}
@@ -61,6 +40,41 @@ func chainReplace(s string, pairs []string) string {
 	}
 	return s
 }
+
+// DecodeTokens joins token strings with the tokenizer's decoder alone, as
+// transformers' convert_tokens_to_string does for fast tokenizers (the
+// WordPiece decoder joins "##" pieces and cleans up spaces before
+// punctuation, the ByteLevel one maps bytes back to text, and so on; no
+// decoder joins with spaces). Decode is this plus the
+// special-token filter and clean_up_tokenization_spaces.
+func (t *Tokenizer) DecodeTokens(toks []string) string {
+	if t.gen != nil {
+		return t.gen.decode(toks)
+	}
+	if !t.decodeWP {
+		return strings.Join(toks, " ")
+	}
+	var b strings.Builder
+	for i, tok := range toks {
+		if i > 0 {
+			if rest, ok := strings.CutPrefix(tok, t.decodePrefix); ok {
+				tok = rest
+			} else {
+				tok = " " + tok
+			}
+		}
+		if t.decodeCleanup {
+			tok = wordpieceCleanup(tok)
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
+}
+
+// ContinuingSubwordPrefix is the model's continuing_subword_prefix ("##"
+// for WordPiece), which marks tokens that continue a word; "" when the
+// model has none.
+func (t *Tokenizer) ContinuingSubwordPrefix() string { return t.prefix }
 
 func wordpieceCleanup(s string) string { return chainReplace(s, wordpieceCleanupReplacer) }
 

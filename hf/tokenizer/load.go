@@ -276,10 +276,19 @@ func parseGenericJSON(j *jsonTokenizer) (*Tokenizer, error) {
 		return nil, err
 	}
 	var m struct {
-		Unk *string `json:"unk_token"`
+		Unk    *string `json:"unk_token"`
+		Prefix *string `json:"continuing_subword_prefix"`
 	}
-	if json.Unmarshal(j.Model, &m) == nil && m.Unk != nil {
-		t.specials.UNK.Token = *m.Unk
+	if json.Unmarshal(j.Model, &m) == nil {
+		if m.Unk != nil {
+			t.specials.UNK.Token = *m.Unk
+		}
+		switch {
+		case m.Prefix != nil && (g.family == "bpe" || g.family == "wordpiece"):
+			t.prefix = *m.Prefix
+		case g.family == "wordpiece":
+			t.prefix = "##"
+		}
 	}
 	if t.padToken != "" {
 		t.specials.PAD.Token = t.padToken
