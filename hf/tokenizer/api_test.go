@@ -209,11 +209,11 @@ func TestLoadErrors(t *testing.T) {
 	dir := t.TempDir()
 	vocab := `"vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3}`
 	for _, c := range []struct{ body, want string }{
-		{`{"model": {"type": "BPE", ` + vocab + `}}`, `unsupported model type "BPE"`},
-		{`{"normalizer": {"type": "NFKC"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `unsupported normalizer type "NFKC"`},
-		{`{"pre_tokenizer": {"type": "Whitespace"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `unsupported pre_tokenizer type "Whitespace"`},
-		{`{"post_processor": {"type": "RobertaProcessing"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `unsupported post_processor type "RobertaProcessing"`},
-		{`{"decoder": {"type": "ByteLevel"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `unsupported decoder type "ByteLevel"`},
+		{`{"model": {"type": "BPE", ` + vocab + `}}`, `model BPE: missing vocab/merges`},
+		{`{"normalizer": {"type": "NFKC"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `not supported: normalizer NFKC`},
+		{`{"pre_tokenizer": {"type": "UnicodeScripts"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `not supported: pre_tokenizer type "UnicodeScripts"`},
+		{`{"post_processor": {"type": "RobertaProcessing"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `post_processor: cls is not [token, id]`},
+		{`{"decoder": {"type": "CTC"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `not supported: decoder type "CTC"`},
 		{`{"model": {"type": "WordPiece", "unk_token": "<unk>", ` + vocab + `}}`, `unk_token "<unk>" is not in the vocabulary`},
 		{`{"model": `, `invalid JSON`},
 		{`{}`, `no model`},

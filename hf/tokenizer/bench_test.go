@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -77,62 +78,121 @@ func benchCases() map[string][]string {
 	return cases
 }
 
+// benchTokenizers are the tokenizers TestBenchRatio and the benchmarks
+// measure, one per family: BERT uncased WordPiece, RoBERTa-like byte-level
+// BPE, XLM-R-like Unigram (Precompiled + Metaspace).
+func benchTokenizers(t testing.TB) map[string]string {
+	fam := refFamilies(t)
+	return map[string]string{
+		"wordpiece": filepath.Join(refFolders(t), "uncased"),
+		"bpe":       filepath.Join(fam, "bpe", "roberta"),
+		"unigram":   filepath.Join(fam, "unigram", "xlmr"),
+	}
+}
+
+func benchFamily(b *testing.B, family string, batch bool) {
+	tk, err := FromFolder(benchTokenizers(b)[family])
+	require.NoError(b, err)
+	texts := benchTexts()
+	tokens := countTokens(tk, texts)
+	b.ResetTimer()
+	for range b.N {
+		if batch {
+			if _, err := tk.EncodeBatch(context.Background(), texts, Options{}); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		for _, s := range texts {
+			tk.Encode(s)
+		}
+	}
+	b.ReportMetric(float64(tokens)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkEncodeBPE is BenchmarkEncode with the byte-level BPE tokenizer.
+func BenchmarkEncodeBPE(b *testing.B) { benchFamily(b, "bpe", false) }
+
+// BenchmarkEncodeBatchBPE is BenchmarkEncodeBatch with the byte-level BPE tokenizer.
+func BenchmarkEncodeBatchBPE(b *testing.B) { benchFamily(b, "bpe", true) }
+
+// BenchmarkEncodeUnigram is BenchmarkEncode with the Unigram tokenizer.
+func BenchmarkEncodeUnigram(b *testing.B) { benchFamily(b, "unigram", false) }
+
+// BenchmarkEncodeBatchUnigram is BenchmarkEncodeBatch with the Unigram tokenizer.
+func BenchmarkEncodeBatchUnigram(b *testing.B) { benchFamily(b, "unigram", true) }
+
 // TestBenchRatio runs our encoders and tokenizer_bench.py (Hugging Face
-// tokenizers on the same texts) in one run and prints one ratio line per
-// case. It takes about a minute, so it runs only with HFPIPE_BENCH=1.
+// tokenizers on the same texts and tokenizer.json) in one run and prints
+// one ratio line per family and case. It takes a few minutes, so it runs
+// only with HFPIPE_BENCH=1 (HFPIPE_BENCH_FAMILIES narrows the families,
+// e.g. "bpe,unigram").
 func TestBenchRatio(t *testing.T) {
 	if os.Getenv("HFPIPE_BENCH") != "1" {
 		t.Skip("set HFPIPE_BENCH=1 to compare speed with Python")
 	}
-	tk := loadFolder(t, "uncased")
-	folder := filepath.Join(refFolders(t), "uncased")
+	fams := []string{"wordpiece", "bpe", "unigram"}
+	if v := os.Getenv("HFPIPE_BENCH_FAMILIES"); v != "" {
+		fams = strings.Split(v, ",")
+	}
+	folders := benchTokenizers(t)
 	cases := benchCases()
-	for _, name := range []string{"corpus", "english"} {
-		texts := cases[name]
-		enc := make([]map[string]string, len(texts))
-		for i, s := range texts {
-			if utf8.ValidString(s) {
-				enc[i] = map[string]string{"t": s}
-			} else {
-				enc[i] = map[string]string{"b": base64.StdEncoding.EncodeToString([]byte(s))}
-			}
-		}
-		data, err := json.Marshal(map[string]any{"texts": enc})
+	for _, family := range fams {
+		folder, ok := folders[family]
+		require.True(t, ok, "unknown family %q", family)
+		tk, err := FromFolder(folder)
 		require.NoError(t, err)
-		in := filepath.Join(testenv.GenDir(t), "tokenizer", "bench-"+name+".json")
-		require.NoError(t, os.WriteFile(in, data, 0o644))
-		out := testenv.RunPython(t, "tokenizer_bench.py", filepath.Join(folder, TokenizerJSON), in, "2")
-		var py struct {
-			Single float64 `json:"single_tokens_per_s"`
-			Batch  float64 `json:"batch_tokens_per_s"`
-			Tokens int     `json:"tokens"`
-		}
-		require.NoError(t, json.Unmarshal(out, &py), string(out))
-		require.Equal(t, py.Tokens, countTokens(tk, texts), "both sides must count the same tokens")
+		for _, name := range []string{"corpus", "english"} {
+			texts := cases[name]
+			enc := make([]map[string]string, len(texts))
+			for i, s := range texts {
+				if utf8.ValidString(s) {
+					enc[i] = map[string]string{"t": s}
+				} else {
+					enc[i] = map[string]string{"b": base64.StdEncoding.EncodeToString([]byte(s))}
+				}
+			}
+			data, err := json.Marshal(map[string]any{"texts": enc})
+			require.NoError(t, err)
+			in := filepath.Join(testenv.GenDir(t), "tokenizer", "bench-"+name+".json")
+			require.NoError(t, os.WriteFile(in, data, 0o644))
+			out := testenv.RunPython(t, "tokenizer_bench.py", filepath.Join(folder, TokenizerJSON), in, "2")
+			var py struct {
+				Single float64 `json:"single_tokens_per_s"`
+				Batch  float64 `json:"batch_tokens_per_s"`
+				Tokens int     `json:"tokens"`
+			}
+			require.NoError(t, json.Unmarshal(out, &py), string(out))
+			require.Equal(t, py.Tokens, countTokens(tk, texts), "both sides must count the same tokens")
 
-		measure := func(procs int, f func()) float64 {
-			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-			f() // warm up
-			start, n := time.Now(), 0
-			for time.Since(start) < 3*time.Second {
-				f()
-				n++
+			measure := func(procs int, f func()) float64 {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				f() // warm up
+				start, n := time.Now(), 0
+				for time.Since(start) < 3*time.Second {
+					f()
+					n++
+				}
+				return float64(py.Tokens) * float64(n) / time.Since(start).Seconds()
 			}
-			return float64(py.Tokens) * float64(n) / time.Since(start).Seconds()
+			single := measure(1, func() {
+				for _, s := range texts {
+					tk.Encode(s)
+				}
+			})
+			batch := measure(2, func() {
+				if _, err := tk.EncodeBatch(context.Background(), texts, Options{}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			label := name
+			if family != "wordpiece" { // keep the WordPiece lines as they were
+				label = family + "-" + name
+			}
+			fmt.Printf("ratio tokenizer-%s-single: %.2fx (go Encode %.0f tokens/s on 1 thread, python tokenizers encode %.0f tokens/s; %d texts)\n",
+				label, single/py.Single, single, py.Single, len(texts))
+			fmt.Printf("ratio tokenizer-%s-batch: %.2fx (go EncodeBatch %.0f tokens/s on 2 threads, python tokenizers encode_batch %.0f tokens/s on 2 threads)\n",
+				label, batch/py.Batch, batch, py.Batch)
 		}
-		single := measure(1, func() {
-			for _, s := range texts {
-				tk.Encode(s)
-			}
-		})
-		batch := measure(2, func() {
-			if _, err := tk.EncodeBatch(context.Background(), texts, Options{}); err != nil {
-				t.Fatal(err)
-			}
-		})
-		fmt.Printf("ratio tokenizer-%s-single: %.2fx (go Encode %.0f tokens/s on 1 thread, python tokenizers encode %.0f tokens/s; %d texts)\n",
-			name, single/py.Single, single, py.Single, len(texts))
-		fmt.Printf("ratio tokenizer-%s-batch: %.2fx (go EncodeBatch %.0f tokens/s on 2 threads, python tokenizers encode_batch %.0f tokens/s on 2 threads)\n",
-			name, batch/py.Batch, batch, py.Batch)
 	}
 }

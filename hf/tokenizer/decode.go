@@ -44,9 +44,13 @@ func chainReplace(s string, pairs []string) string {
 // DecodeTokens joins token strings with the tokenizer's decoder alone, as
 // transformers' convert_tokens_to_string does for fast tokenizers (the
 // WordPiece decoder joins "##" pieces and cleans up spaces before
-// punctuation; no decoder joins with spaces). Decode is this plus the
+// punctuation, the ByteLevel one maps bytes back to text, and so on; no
+// decoder joins with spaces). Decode is this plus the
 // special-token filter and clean_up_tokenization_spaces.
 func (t *Tokenizer) DecodeTokens(toks []string) string {
+	if t.gen != nil {
+		return t.gen.decode(toks)
+	}
 	if !t.decodeWP {
 		return strings.Join(toks, " ")
 	}

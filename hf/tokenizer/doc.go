@@ -1,27 +1,49 @@
-// Package tokenizer is a BERT WordPiece tokenizer (BERT, DistilBERT, cased or
-// uncased) that gives the same ids, masks, type ids and offsets as Hugging
-// Face's fast tokenizer (transformers.AutoTokenizer backed by the Rust
-// tokenizers 0.22 library), on any input, including invalid UTF-8.
+// Package tokenizer reads Hugging Face tokenizer.json files (and BERT
+// vocab.txt folders) and gives the same ids, masks, type ids, offsets and
+// decoded text as Hugging Face's fast tokenizer (transformers.AutoTokenizer
+// backed by the Rust tokenizers 0.22 library), on any input, including
+// invalid UTF-8.
 //
-// The pipeline mirrors the Rust one stage by stage:
+// Two paths share the API:
 //
-//   - added (special) tokens such as "[MASK]" are cut out of the raw text first;
-//   - the BERT normalizer (clean_text, handle_chinese_chars, strip_accents,
-//     lowercase) runs on each remaining piece, tracking for every output
-//     character the input character it came from;
-//   - the BERT pre-tokenizer splits on whitespace and isolates punctuation;
-//   - WordPiece (greedy longest match, "##" continuation, [UNK] for words it
-//     cannot cover or longer than max_input_chars_per_word);
-//   - the post-processor adds [CLS]/[SEP] and token type ids, after
-//     truncation and before padding, exactly as tokenizers does.
+//   - BERT's WordPiece pipeline (BertNormalizer, BertPreTokenizer,
+//     WordPiece, Bert/Template post-processing, WordPiece decoder) runs on a
+//     dedicated path that fuses the stages: BERT, DistilBERT, MiniLM...
+//   - every other tokenizer.json runs component by component as tokenizers
+//     does, over a normalized string that keeps, for each normalized byte,
+//     the span of the input it came from (internal/normstr):
+//     normalizers (Sequence, Precompiled SentencePiece charsmaps, Replace,
+//     Prepend, Strip, Lowercase, StripAccents, Nmt, ByteLevel,
+//     BertNormalizer), pre-tokenizers (ByteLevel with GPT-2's split,
+//     Metaspace, Whitespace, WhitespaceSplit, Punctuation, Digits, Split,
+//     BertPreTokenizer, Sequence), models (BPE with either merges format,
+//     continuing_subword_prefix, end_of_word_suffix, byte_fallback,
+//     fuse_unk, ignore_merges; Unigram with byte_fallback; WordLevel;
+//     WordPiece), post-processors (RobertaProcessing and ByteLevel with
+//     trim_offsets, BertProcessing, TemplateProcessing, a Sequence of
+//     ByteLevel and one of those) and decoders (ByteLevel, Metaspace,
+//     WordPiece, BPEDecoder, ByteFallback, Fuse, Strip, Replace, Sequence):
+//     RoBERTa, GPT-2, ModernBERT, Llama-style, XLM-RoBERTa, DeBERTa-v3, T5...
 //
-// The character tables (what counts as whitespace, punctuation, control,
-// non-spacing mark, the lowercase mapping, the canonical decomposition) were
-// probed from the tokenizers wheel itself by
-// third_party/tools/tokenizer_tables.py, because the library mixes Unicode
-// versions (categories from Unicode 8-era tables, NFD from Unicode 9,
-// lowercase from Rust's Unicode 16) that neither Go's unicode package nor
-// golang.org/x/text reproduce.
+// A component or option that is not implemented (the NFC/NFD/NFKC/NFKD
+// normalizers outside BertNormalizer, BPE dropout, regexes whose
+// Oniguruma meaning Go's regexp does not reproduce, UnicodeScripts, CTC...)
+// is an error at load time that wraps [ErrUnsupported] and names it, never
+// a silently different output. A folder with only slow-tokenizer files
+// (vocab.json + merges.txt, a SentencePiece model) is an error that says
+// how to write its tokenizer.json.
+//
+// Added tokens are cut out of the raw text first (or of the normalized
+// text, for those flagged normalized), with their single_word, lstrip and
+// rstrip flags. Truncation happens before the post-processor and padding
+// after, as in tokenizers.
+//
+// The character tables (BERT's whitespace, punctuation, control, marks,
+// lowercase, decomposition; Oniguruma's \p{L}, \p{N}, \s; Rust's \w and
+// is_numeric; combining marks) were probed from the tokenizers wheel itself
+// by third_party/tools/tokenizer_tables.py and tokenizer_regex_tables.py,
+// because the library mixes Unicode versions that neither Go's unicode
+// package nor golang.org/x/text reproduce.
 //
 // Invalid UTF-8 is read the way Python's bytes.decode("utf-8", "replace")
 // reads it (one U+FFFD per maximal ill-formed subpart), so that offsets agree

@@ -47,16 +47,35 @@ func (r *rowBuf) reset() {
 
 // encodeRow tokenizes a text or pair and post-processes it into sc.row.
 func (t *Tokenizer) encodeRow(sc *scratch, p *plan, a string, b *string) error {
-	t.encodeSeq(sc, a, &sc.a)
 	var sb *seqBuf
 	tpl, nAdded := t.single, t.addedSingle
+	if t.gen == nil {
+		t.encodeSeq(sc, a, &sc.a)
+		if b != nil {
+			t.encodeSeq(sc, *b, &sc.b)
+		}
+	} else {
+		if err := t.encodeSeqGeneric(sc, a, &sc.a); err != nil {
+			return err
+		}
+		if b != nil {
+			if err := t.encodeSeqGeneric(sc, *b, &sc.b); err != nil {
+				return err
+			}
+		}
+	}
 	if b != nil {
-		t.encodeSeq(sc, *b, &sc.b)
 		sb = &sc.b
 		tpl, nAdded = t.pair, t.addedPair
 	}
 	if err := p.truncate(&sc.a, sb, nAdded); err != nil {
 		return err
+	}
+	if t.gen != nil && t.gen.trim {
+		t.trimOffsets(&sc.a)
+		if sb != nil {
+			t.trimOffsets(sb)
+		}
 	}
 	r := &sc.row
 	r.reset()
@@ -157,14 +176,19 @@ func (t *Tokenizer) encodeOne(a string, b *string, o Options) (Encoding, error) 
 }
 
 // Encode encodes one text with the default options (transformers'
-// tokenizer(text)): [CLS] text [SEP], no truncation, no padding.
+// tokenizer(text)): the special tokens of the post-processor ([CLS] text
+// [SEP] for BERT), no truncation, no padding. It cannot fail except for a
+// model that has no unk token for a text it cannot cover (a Unigram or
+// WordLevel file without one), where it returns an empty Encoding: use
+// [Tokenizer.EncodeWith] to get that error.
 func (t *Tokenizer) Encode(text string) Encoding {
-	e, _ := t.encodeOne(text, nil, Options{}) // cannot fail without truncation or padding
+	e, _ := t.encodeOne(text, nil, Options{})
 	return e
 }
 
 // EncodePair encodes a sentence pair with the default options:
-// [CLS] a [SEP] b [SEP], type ids 0 then 1.
+// [CLS] a [SEP] b [SEP], type ids 0 then 1 for BERT; as the post-processor
+// says for others. See [Tokenizer.Encode] for the one failure.
 func (t *Tokenizer) EncodePair(a, b string) Encoding {
 	e, _ := t.encodeOne(a, &b, Options{})
 	return e

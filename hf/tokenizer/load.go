@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/pretokenizer"
 )
 
 // File names of a Hugging Face tokenizer folder.
@@ -53,9 +55,13 @@ func FromFile(path string) (*Tokenizer, error) {
 	return t, nil
 }
 
-// FromFolder loads a tokenizer folder as transformers.AutoTokenizer does
-// for BERT models: tokenizer.json when present, else vocab.txt built into
-// the same pipeline transformers' BertConverter builds; in both cases
+// FromFolder loads a tokenizer folder as transformers.AutoTokenizer does:
+// tokenizer.json when present, else vocab.txt built into the same pipeline
+// transformers' BertConverter builds, else (GPT2Tokenizer and
+// RobertaTokenizer classes) vocab.json and merges.txt built as its
+// GPT2Converter / RobertaConverter build them; other slow-only folders
+// (SentencePiece models...) are an error that says how to write their
+// tokenizer.json. In all cases
 // tokenizer_config.json (and special_tokens_map.json, which takes
 // precedence for special tokens) supply model_max_length,
 // clean_up_tokenization_spaces, padding and truncation sides, special
@@ -75,11 +81,20 @@ func FromFolder(dir string) (*Tokenizer, error) {
 			return nil, fmt.Errorf("tokenizer: %s: %w", where, err)
 		}
 		cfg.applyToJSON(t)
+		cfg.applyToGeneric(t)
 	case errors.Is(err, fs.ErrNotExist):
 		where = filepath.Join(dir, VocabTxt)
 		vocab, verr := readVocabTxt(where)
 		if errors.Is(verr, fs.ErrNotExist) {
-			return nil, fmt.Errorf("tokenizer: %s has neither %s nor %s", dir, TokenizerJSON, VocabTxt)
+			slow, err := cfg.byteLevelFromSlow(dir)
+			if err != nil {
+				return nil, err
+			}
+			if slow == nil {
+				return nil, missingJSON(dir, cfg)
+			}
+			t, where = slow, filepath.Join(dir, VocabJSON)
+			break
 		}
 		if verr != nil {
 			return nil, verr
@@ -95,6 +110,31 @@ func FromFolder(dir string) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer: %s: %w", where, err)
 	}
 	return t, nil
+}
+
+// Slow-tokenizer files that transformers converts to a tokenizer.json on
+// load (convert_slow_tokenizer) and this package does not.
+var slowFiles = []string{"vocab.json", "merges.txt", "sentencepiece.bpe.model", "spm.model", "tokenizer.model", "spiece.model"}
+
+// missingJSON is the error for a folder without tokenizer.json or vocab.txt:
+// it names the slow files found and how to get the tokenizer.json.
+func missingJSON(dir string, cfg *folderConfig) error {
+	var found []string
+	for _, f := range slowFiles {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			found = append(found, f)
+		}
+	}
+	if len(found) == 0 {
+		return fmt.Errorf("tokenizer: %s has neither %s nor %s", dir, TokenizerJSON, VocabTxt)
+	}
+	class := cfg.str("tokenizer_class")
+	if class == "" {
+		class = "the tokenizer"
+	}
+	return fmt.Errorf("tokenizer: %s has %s but no %s: converting these slow-tokenizer files is not supported (only vocab.txt, and vocab.json + merges.txt for GPT2Tokenizer and RobertaTokenizer); "+
+		"save %s's fast version once with transformers (AutoTokenizer.from_pretrained(dir).save_pretrained(dir)) "+
+		"to write the %s transformers would build", dir, strings.Join(found, " + "), TokenizerJSON, class, TokenizerJSON)
 }
 
 // readVocabTxt reads a BERT vocab.txt as transformers' load_vocab does: one
@@ -173,11 +213,107 @@ func parseTokenizerJSON(data []byte) (*Tokenizer, error) {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
-	t := &Tokenizer{modelMaxLength: Unlimited}
-
 	if isNull(j.Model) {
 		return nil, errors.New("no model")
 	}
+	if isBertPipeline(&j) {
+		return parseBertJSON(&j)
+	}
+	return parseGenericJSON(&j)
+}
+
+// isBertPipeline tells whether the file is BERT's WordPiece pipeline, which
+// runs on the dedicated path (each component null or BERT's own).
+func isBertPipeline(j *jsonTokenizer) bool {
+	var m struct {
+		Type   string          `json:"type"`
+		Prefix json.RawMessage `json:"continuing_subword_prefix"`
+		Merges json.RawMessage `json:"merges"`
+	}
+	if json.Unmarshal(j.Model, &m) != nil {
+		return false
+	}
+	if m.Type != "WordPiece" && (m.Type != "" || len(m.Prefix) == 0 || !isNull(m.Merges)) {
+		return false
+	}
+	in := func(raw json.RawMessage, types ...string) bool {
+		return isNull(raw) || slices.Contains(types, typeOf(raw))
+	}
+	return in(j.Normalizer, "BertNormalizer") && in(j.PreTokenizer, "BertPreTokenizer") &&
+		in(j.PostProcessor, "BertProcessing", "TemplateProcessing") && in(j.Decoder, "WordPiece")
+}
+
+// parseGenericJSON builds the component pipeline of any other file.
+func parseGenericJSON(j *jsonTokenizer) (*Tokenizer, error) {
+	t := &Tokenizer{modelMaxLength: Unlimited, gen: &pipeline{}}
+	t.tab = getTables()
+	var err error
+	g := t.gen
+	if g.model, g.family, err = parseModel(j.Model); err != nil {
+		return nil, err
+	}
+	if g.norm, err = t.parseNormalizer(j.Normalizer); err != nil {
+		return nil, err
+	}
+	if g.pretok, err = t.parsePreTokenizer(j.PreTokenizer); err != nil {
+		return nil, err
+	}
+	if g.decoder, err = parseDecoder(j.Decoder); err != nil {
+		return nil, err
+	}
+	if err := t.parsePostGeneric(j.PostProcessor); err != nil {
+		return nil, err
+	}
+	t.vocab = g.model.Vocab()
+	for _, a := range j.AddedTokens {
+		if a.Content == "" {
+			continue
+		}
+		t.added = append(t.added, addedToken{content: a.Content, id: a.ID, special: a.Special,
+			normalized: a.Normalized, lstrip: a.Lstrip, rstrip: a.Rstrip, singleWord: a.SingleWord})
+	}
+	if err := t.parseTruncPad(j); err != nil {
+		return nil, err
+	}
+	var m struct {
+		Unk    *string `json:"unk_token"`
+		Prefix *string `json:"continuing_subword_prefix"`
+	}
+	if json.Unmarshal(j.Model, &m) == nil {
+		if m.Unk != nil {
+			t.specials.UNK.Token = *m.Unk
+		}
+		switch {
+		case m.Prefix != nil && (g.family == "bpe" || g.family == "wordpiece"):
+			t.prefix = *m.Prefix
+		case g.family == "wordpiece":
+			t.prefix = "##"
+		}
+	}
+	if t.padToken != "" {
+		t.specials.PAD.Token = t.padToken
+	}
+	return t, nil
+}
+
+func (t *Tokenizer) parseTruncPad(j *jsonTokenizer) error {
+	var err error
+	if tr := j.Truncation; tr != nil {
+		if t.truncSide, err = parseSide("truncation", tr.Direction); err != nil {
+			return err
+		}
+	}
+	if p := j.Padding; p != nil {
+		if t.padSide, err = parseSide("padding", p.Direction); err != nil {
+			return err
+		}
+		t.padToken, t.padTypeID = p.PadToken, p.PadTypeID
+	}
+	return nil
+}
+
+func parseBertJSON(j *jsonTokenizer) (*Tokenizer, error) {
+	t := &Tokenizer{modelMaxLength: Unlimited}
 	var m struct {
 		Type     string           `json:"type"`
 		Unk      *string          `json:"unk_token"`
@@ -272,17 +408,8 @@ func parseTokenizerJSON(data []byte) (*Tokenizer, error) {
 		}
 	}
 
-	var err error
-	if tr := j.Truncation; tr != nil {
-		if t.truncSide, err = parseSide("truncation", tr.Direction); err != nil {
-			return nil, err
-		}
-	}
-	if p := j.Padding; p != nil {
-		if t.padSide, err = parseSide("padding", p.Direction); err != nil {
-			return nil, err
-		}
-		t.padToken, t.padTypeID = p.PadToken, p.PadTypeID
+	if err := t.parseTruncPad(j); err != nil {
+		return nil, err
 	}
 
 	// Roles as far as the file tells them; tokenizer_config.json may override.
@@ -536,6 +663,40 @@ func (c *folderConfig) applyToJSON(t *Tokenizer) {
 	}
 }
 
+// robertaClasses are the fast tokenizer classes whose __init__ rebuilds a
+// RobertaProcessing / ByteLevel post-processor from their add_prefix_space
+// and trim_offsets arguments.
+var robertaClasses = []string{"RobertaTokenizer", "BartTokenizer", "BlenderbotTokenizer", "LayoutLMv3Tokenizer",
+	"LEDTokenizer", "LongformerTokenizer", "MvpTokenizer"}
+
+// applyToGeneric mirrors what PreTrainedTokenizerFast.__init__ (and the
+// Roberta-like classes) change in a loaded tokenizer.json: a top-level
+// ByteLevel pre-tokenizer takes the config's add_prefix_space (false when
+// absent), and those classes' post-processor its add_prefix_space and
+// trim_offsets (false and true when absent).
+func (c *folderConfig) applyToGeneric(t *Tokenizer) {
+	g := t.gen
+	if g == nil {
+		return
+	}
+	prefix, ok := false, true
+	if v, has := c.raw["add_prefix_space"]; has {
+		ok = json.Unmarshal(v, &prefix) == nil && !isNull(v)
+	}
+	if bl, isBL := g.pretok.(pretokenizer.ByteLevel); isBL && ok {
+		bl.AddPrefixSpace = prefix
+		g.pretok = bl
+	}
+	if slices.Contains(robertaClasses, strings.TrimSuffix(c.str("tokenizer_class"), "Fast")) &&
+		(g.post == "RobertaProcessing" || g.post == "ByteLevel") {
+		if !ok {
+			return // transformers' rebuild fails on a non-boolean and keeps the file's
+		}
+		g.trimAddsPrefix = prefix
+		g.trim = *c.boolOr("trim_offsets", true)
+	}
+}
+
 // bertFromVocab builds what transformers' BertConverter builds from vocab.txt.
 func (c *folderConfig) bertFromVocab(vocab map[string]int64) (*Tokenizer, error) {
 	lower, strip, chinese := c.bertNorm()
@@ -611,6 +772,12 @@ func (c *folderConfig) apply(t *Tokenizer) {
 		}
 	}
 	t.cleanUpSpaces = *c.boolOr("clean_up_tokenization_spaces", false)
+	// Some tokenizer classes pad on the left by default (a class attribute
+	// in transformers, not written to the config).
+	switch strings.TrimSuffix(c.str("tokenizer_class"), "Fast") {
+	case "LlamaTokenizer", "CodeLlamaTokenizer", "CohereTokenizer", "GemmaTokenizer", "XLNetTokenizer":
+		t.padSide = SideLeft
+	}
 	switch c.str("padding_side") {
 	case "left":
 		t.padSide = SideLeft

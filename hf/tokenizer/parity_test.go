@@ -182,7 +182,12 @@ type refRun struct {
 // by content) and returns its output.
 func runReference(t *testing.T, items []corpusItem, pairs [][2]int, runs []refRun) *refOutput {
 	t.Helper()
-	dir := refFolders(t)
+	return runReferenceIn(t, refFolders(t), items, pairs, runs)
+}
+
+// runReferenceIn is runReference over the folders under dir.
+func runReferenceIn(t *testing.T, dir string, items []corpusItem, pairs [][2]int, runs []refRun) *refOutput {
+	t.Helper()
 	texts := make([]map[string]string, len(items))
 	for i, it := range items {
 		if utf8.ValidString(it.text) {
@@ -378,6 +383,6 @@ func TestParity(t *testing.T) {
 			}
 		}
 	}
-	fmt.Printf("tokenizer-parity: %d/%d identical\n", same, total)
+	fmt.Printf("tokenizer-parity: family=wordpiece %d/%d identical\n", same, total)
 	require.Equal(t, total, same, "tokenizer parity")
 }

@@ -28,6 +28,7 @@ type seqBuf struct {
 	toks []string
 	roff []Offset
 	boff []Offset
+	cb   []int // char index -> byte offset, when offsets are trimmed
 }
 
 func (s *seqBuf) reset() {
@@ -92,6 +93,7 @@ type scratch struct {
 	npos    []int
 	a, b    seqBuf
 	row     rowBuf
+	gen     genScratch
 }
 
 // encodeSeq tokenizes one input sequence into out (no special tokens).

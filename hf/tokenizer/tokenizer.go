@@ -2,6 +2,8 @@ package tokenizer
 
 import (
 	"fmt"
+
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/model"
 	"math"
 	"sync"
 )
@@ -92,6 +94,8 @@ type Tokenizer struct {
 	hasPad         bool
 	specials       SpecialTokens
 
+	gen *pipeline // the generic pipeline; nil for BERT WordPiece files
+
 	pool   sync.Pool // *scratch
 	blocks sync.Pool // *rowBuf arena blocks of batch encodes
 }
@@ -134,11 +138,13 @@ func (t *Tokenizer) IDToToken(id int64) (string, bool) {
 // set, and checks what encoding relies on.
 func (t *Tokenizer) finish() error {
 	t.tab = getTables()
-	unk, ok := t.vocab[t.unkToken]
-	if !ok {
-		return fmt.Errorf("unk_token %q is not in the vocabulary", t.unkToken)
+	if t.gen == nil {
+		unk, ok := t.vocab[t.unkToken]
+		if !ok {
+			return fmt.Errorf("unk_token %q is not in the vocabulary", t.unkToken)
+		}
+		t.unkID = unk
 	}
-	t.unkID = unk
 	var maxID int64 = -1
 	for tok, id := range t.vocab {
 		if id < 0 {
@@ -147,8 +153,8 @@ func (t *Tokenizer) finish() error {
 		maxID = max(maxID, id)
 		t.maxKeyLen = max(t.maxKeyLen, len(tok))
 	}
-	if maxID >= 1<<31 {
-		return fmt.Errorf("vocabulary id %d out of range", maxID)
+	if maxID >= model.MaxID {
+		return fmt.Errorf("vocabulary id %d out of range (ids must be below %d)", maxID, model.MaxID)
 	}
 	t.idToToken = make([]string, maxID+1)
 	t.hasID = make([]bool, maxID+1)
@@ -183,7 +189,11 @@ func (t *Tokenizer) finish() error {
 	if len(norm) > 0 {
 		pats := make([]string, len(norm))
 		for i, a := range norm {
-			pats[i] = t.normalizeString(a.content)
+			if t.gen != nil {
+				pats[i] = t.gen.normalizeString(a.content)
+			} else {
+				pats[i] = t.normalizeString(a.content)
+			}
 		}
 		t.normMatcher = newMatcher(norm, pats)
 	}
