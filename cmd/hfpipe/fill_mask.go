@@ -37,15 +37,9 @@ func runFillMask(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return err
 	}
-	lines, err := readLines(c.file, fs.Args(), stdin)
+	texts, err := readTexts(c.file, fs.Args(), stdin)
 	if err != nil {
 		return err
-	}
-	texts := make([]string, len(lines))
-	for i, l := range lines {
-		if texts[i], err = textOf(l); err != nil {
-			return err
-		}
 	}
 	p, err := pipeline.NewFillMask(ctx, opts...)
 	if err != nil {

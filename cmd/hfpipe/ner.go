@@ -47,15 +47,9 @@ func runNER(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	lines, err := readLines(c.file, fs.Args(), stdin)
+	texts, err := readTexts(c.file, fs.Args(), stdin)
 	if err != nil {
 		return err
-	}
-	texts := make([]string, len(lines))
-	for i, l := range lines {
-		if texts[i], err = textOf(l); err != nil {
-			return err
-		}
 	}
 	p, err := pipeline.NewTokenClassification(ctx, opts...)
 	if err != nil {

@@ -164,6 +164,22 @@ func textOf(l inputLine) (string, error) {
 	return *v.Text, nil
 }
 
+// readTexts reads the text inputs of a subcommand (file, arguments or
+// stdin; see readLines), one text per line or JSON object.
+func readTexts(file string, args []string, stdin io.Reader) ([]string, error) {
+	lines, err := readLines(file, args, stdin)
+	if err != nil {
+		return nil, err
+	}
+	texts := make([]string, len(lines))
+	for i, l := range lines {
+		if texts[i], err = textOf(l); err != nil {
+			return nil, err
+		}
+	}
+	return texts, nil
+}
+
 // runChunks runs inputs through run chunk by chunk, writing each result as
 // a JSON line, with a progress bar on stderr when stdout is a terminal and
 // the inputs come from a file.
