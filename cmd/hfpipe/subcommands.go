@@ -46,6 +46,8 @@ func subcommandList() string {
 	for _, n := range names {
 		fmt.Fprintf(&b, "  %-22s %s\n", n, subcommands[n].summary)
 	}
+	// serve is dispatched before the task subcommands (serve.go)
+	fmt.Fprintf(&b, "  %-22s %s\n", "serve", "a TEI-compatible HTTP server with dynamic batching (hfpipe serve -h)")
 	return b.String()
 }
 
