@@ -166,8 +166,8 @@ gpu-check:
 # new module outside the checkout, against a read-only copy of this one served
 # by a file proxy, then the deployment bundle from another folder (env -i).
 # (the random-weight course model: cheap to make; $(DEMO_MODEL) works the same)
-consumer-check: libtorch $(RANDOM_SST2_MODEL)/.complete
-	LIBTORCH="$$(third_party/libtorch.sh)" PYTHON="$(abspath $(PY))" MODEL="$(abspath $(RANDOM_SST2_MODEL))" \
+consumer-check: libtorch $(DEMO_MODEL)/.complete
+	LIBTORCH="$$(third_party/libtorch.sh)" PYTHON="$(abspath $(PY))" MODEL="$(abspath $(DEMO_MODEL))" \
 	  bash third_party/consumer/check.sh
 
 clean:
