@@ -9,6 +9,7 @@ package testenv
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -103,12 +104,21 @@ func uncasedVocab() (string, error) {
 			vocabPath = p
 			return
 		}
-		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/sugarme/tokenizer").Output()
+		// go mod download (not go list -m, which prints an empty Dir until
+		// something has downloaded the module: a fresh machine's first
+		// `go test ./hf/tokenizer` would fail) fetches it into the module
+		// cache at the version go.mod pins and names the folder.
+		out, err := exec.Command("go", "mod", "download", "-json", "github.com/sugarme/tokenizer").Output()
 		if err != nil {
-			vocabErr = fmt.Errorf("testenv: go list sugarme/tokenizer: %w", err)
+			vocabErr = fmt.Errorf("testenv: go mod download sugarme/tokenizer (the module proxy must be reachable once, or set HFPIPE_VOCAB to a vocab.txt): %w", err)
 			return
 		}
-		vocabPath = filepath.Join(strings.TrimSpace(string(out)), "pretrained", "model", "bert-base-uncased-vocab.txt")
+		var mod struct{ Dir, Error string }
+		if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+			vocabErr = fmt.Errorf("testenv: go mod download sugarme/tokenizer gave no folder (%v %s); set HFPIPE_VOCAB to a vocab.txt", err, mod.Error)
+			return
+		}
+		vocabPath = filepath.Join(mod.Dir, "pretrained", "model", "bert-base-uncased-vocab.txt")
 		if _, err := os.Stat(vocabPath); err != nil {
 			vocabErr = errors.New("testenv: vocabulary missing from sugarme/tokenizer module: " + err.Error())
 		}
