@@ -1,6 +1,10 @@
 package tokenizer
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/chars"
+)
 
 // sanitize returns s with every maximal ill-formed UTF-8 subpart replaced by
 // one U+FFFD, as Python's bytes.decode("utf-8", "replace") does (Go's
@@ -24,7 +28,7 @@ func sanitize(s string, buf []byte, src []int) (out string, outBuf []byte, outSr
 			i += n
 			continue
 		}
-		bad := illFormedSubpart(s[i:])
+		bad := chars.IllFormedSubpart(s[i:])
 		for k := 0; k < 3; k++ { // U+FFFD is 3 bytes, all mapped to the bad run's start
 			src = append(src, i)
 		}
@@ -43,39 +47,4 @@ func wellFormedPrefix(s string) int {
 		return 0
 	}
 	return n
-}
-
-// illFormedSubpart returns the length of the maximal subpart of an ill-formed
-// sequence at the start of s (Unicode §3.9, Table 3-7): a lead byte followed
-// by as many continuation bytes as could still begin a well-formed sequence.
-func illFormedSubpart(s string) int {
-	b := s[0]
-	var need int
-	lo, hi := byte(0x80), byte(0xBF)
-	switch {
-	case b >= 0xC2 && b <= 0xDF:
-		need = 1
-	case b == 0xE0:
-		need, lo = 2, 0xA0
-	case b >= 0xE1 && b <= 0xEC, b == 0xEE, b == 0xEF:
-		need = 2
-	case b == 0xED:
-		need, hi = 2, 0x9F
-	case b == 0xF0:
-		need, lo = 3, 0x90
-	case b >= 0xF1 && b <= 0xF3:
-		need = 3
-	case b == 0xF4:
-		need, hi = 3, 0x8F
-	default:
-		return 1
-	}
-	i := 1
-	for ; i <= need && i < len(s); i++ {
-		if s[i] < lo || s[i] > hi {
-			break
-		}
-		lo, hi = 0x80, 0xBF
-	}
-	return i
 }

@@ -4,6 +4,7 @@
 package decoder
 
 import (
+	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/chars"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -74,46 +75,13 @@ func lossy(b []byte) string {
 		r, size := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && size <= 1 {
 			sb.WriteRune(utf8.RuneError)
-			i += illFormed(b[i:])
+			i += chars.IllFormedSubpart(b[i:])
 			continue
 		}
 		sb.Write(b[i : i+size])
 		i += size
 	}
 	return sb.String()
-}
-
-// illFormed is the length of the maximal ill-formed subpart at the start of b.
-func illFormed(b []byte) int {
-	c := b[0]
-	var need int
-	lo, hi := byte(0x80), byte(0xBF)
-	switch {
-	case c >= 0xC2 && c <= 0xDF:
-		need = 1
-	case c == 0xE0:
-		need, lo = 2, 0xA0
-	case c >= 0xE1 && c <= 0xEC, c == 0xEE, c == 0xEF:
-		need = 2
-	case c == 0xED:
-		need, hi = 2, 0x9F
-	case c == 0xF0:
-		need, lo = 3, 0x90
-	case c >= 0xF1 && c <= 0xF3:
-		need = 3
-	case c == 0xF4:
-		need, hi = 3, 0x8F
-	default:
-		return 1
-	}
-	i := 1
-	for ; i <= need && i < len(b); i++ {
-		if b[i] < lo || b[i] > hi {
-			break
-		}
-		lo, hi = 0x80, 0xBF
-	}
-	return i
 }
 
 // WordPiece joins continuation pieces and, with Cleanup, removes spaces
