@@ -56,11 +56,19 @@ vet: libtorch
 # best. The Python tests run the export verification under three such sets.
 VARIANT_ENV ?= ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
 
+# The tests run with idle OpenMP threads asleep (OMP_WAIT_POLICY=PASSIVE; it
+# governs waiting only, never how work is split, so no number changes): go test
+# runs two packages at once, each with libtorch's two threads, and Python
+# references beside them; spinning threads on 2 cores then starve the ones
+# with work (measured: native_reference.py for one architecture under load
+# 105 s spinning, 43 s passive, 62 s vs 9 s of CPU). Benchmarks keep the default.
+test parity test-variant: export OMP_WAIT_POLICY := PASSIVE
+
 # The demo model comes first: cmd/hfpipe's TestDemoModel checks it against transformers.pipeline.
 test: vet $(DEMO_MODEL)/.complete
 	$(PY) -m pytest -q third_party/tools
 	# (the layout parity runs once, below, under the forced kernel set)
-	$(WITH_LIBTORCH) $(GO) test -race -count=1 -timeout 40m -skip 'TestParityAcrossWeightLayouts' $(GOTESTFLAGS) ./...
+	$(WITH_LIBTORCH) $(GO) test -race -count=1 -timeout 60m -skip 'TestParityAcrossWeightLayouts' $(GOTESTFLAGS) ./...
 	# The race detector's shadow memory blurs RSS: the strict leak bounds run without it.
 	$(WITH_LIBTORCH) $(GO) test -count=1 -run NoLeak $(GOTESTFLAGS) ./torch
 	# The export, model and native-model parity again under a forced kernel set,
