@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/hfpipe/hfpipe/hf/tokenizer"
 	"github.com/hfpipe/hfpipe/pipeline"
@@ -16,41 +13,16 @@ import (
 // length bucketing to pay, small enough for steady progress and output.
 const chunk = 1024
 
-func classifyAll(ctx context.Context, p pipeline.Pipeline, inputs []input, batch int, stdout, stderr io.Writer, progress bool) error {
-	w := bufio.NewWriter(stdout)
-	defer w.Flush()
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	start := time.Now()
-	for lo := 0; lo < len(inputs); lo += chunk {
-		part := inputs[lo:min(lo+chunk, len(inputs))]
-		var rows []any
-		var err error
+func classifyAll(ctx context.Context, p pipeline.Pipeline, inputs []input, stdout, stderr io.Writer, progress bool) error {
+	return runChunks(inputs, func(part []input) ([]any, error) {
 		switch pp := p.(type) {
 		case *pipeline.TextClassification:
-			rows, err = classifyChunk(ctx, pp, part)
+			return classifyChunk(ctx, pp, part)
 		case *pipeline.FeatureExtraction:
-			rows, err = extractChunk(ctx, pp, part)
-		default:
-			err = fmt.Errorf("task %s has no command-line output yet", p.Task())
+			return extractChunk(ctx, pp, part)
 		}
-		if err != nil {
-			return err
-		}
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		if progress {
-			done := lo + len(part)
-			fmt.Fprintf(stderr, "\r%s %d/%d (%.0f/s)", bar(done, len(inputs), 30), done, len(inputs), float64(done)/time.Since(start).Seconds())
-		}
-	}
-	if progress {
-		fmt.Fprintln(stderr)
-	}
-	return nil
+		return nil, fmt.Errorf("task %s has no command-line output yet", p.Task())
+	}, stdout, stderr, progress)
 }
 
 func bar(done, total, width int) string {
@@ -81,7 +53,7 @@ func classifyChunk(ctx context.Context, p *pipeline.TextClassification, part []i
 		pairs := make([]tokenizer.Pair, len(part))
 		for i, in := range part {
 			if in.TextPair == nil {
-				return nil, fmt.Errorf("line %d: text_pair missing (the first input had one; pairs and single texts cannot be mixed)", in.line)
+				return nil, fmt.Errorf("%s: text_pair missing (the first input had one; pairs and single texts cannot be mixed)", in.at)
 			}
 			pairs[i] = tokenizer.Pair{A: in.Text, B: *in.TextPair}
 		}

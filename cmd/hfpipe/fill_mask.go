@@ -33,28 +33,6 @@ func runFillMask(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if *targets != "" {
 		defaults = append(defaults, pipeline.Targets(strings.Split(*targets, ",")...))
 	}
-	opts, err := c.options(defaults...)
-	if err != nil {
-		return err
-	}
-	texts, err := readTexts(c.file, fs.Args(), stdin)
-	if err != nil {
-		return err
-	}
-	p, err := pipeline.NewFillMask(ctx, opts...)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	return runChunks(texts, func(part []string) ([]any, error) {
-		res, err := p.Run(ctx, part)
-		if err != nil {
-			return nil, err
-		}
-		rows := make([]any, len(part))
-		for i := range part {
-			rows[i] = fillMaskRow{Text: part[i], Masks: res[i]}
-		}
-		return rows, nil
-	}, stdout, stderr, c.file != "" && isTerminal(stdout))
+	return runTextTask(ctx, c, fs.Args(), stdin, stdout, stderr, defaults, pipeline.NewFillMask,
+		func(text string, r [][]pipeline.Fill) any { return fillMaskRow{Text: text, Masks: r} })
 }

@@ -172,5 +172,5 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer p.Close()
-	return classifyAll(ctx, p, inputs, c.batchSize, stdout, stderr, c.file != "" && isTerminal(stdout))
+	return classifyAll(ctx, p, inputs, stdout, stderr, c.file != "" && isTerminal(stdout))
 }

@@ -43,28 +43,6 @@ func runNER(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if *stride != pipeline.NoStride {
 		defaults = append(defaults, pipeline.Stride(*stride))
 	}
-	opts, err := c.options(defaults...)
-	if err != nil {
-		return err
-	}
-	texts, err := readTexts(c.file, fs.Args(), stdin)
-	if err != nil {
-		return err
-	}
-	p, err := pipeline.NewTokenClassification(ctx, opts...)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	return runChunks(texts, func(part []string) ([]any, error) {
-		res, err := p.Run(ctx, part)
-		if err != nil {
-			return nil, err
-		}
-		rows := make([]any, len(part))
-		for i := range part {
-			rows[i] = nerRow{Text: part[i], Entities: res[i]}
-		}
-		return rows, nil
-	}, stdout, stderr, c.file != "" && isTerminal(stdout))
+	return runTextTask(ctx, c, fs.Args(), stdin, stdout, stderr, defaults, pipeline.NewTokenClassification,
+		func(text string, r []pipeline.Entity) any { return nerRow{Text: text, Entities: r} })
 }

@@ -113,8 +113,8 @@ type inputLine struct {
 }
 
 // readLines returns the inputs: the arguments (as text), else the lines of
-// --file or stdin; lines starting with '{' are JSON, others text, empty
-// lines are skipped.
+// --file or stdin; lines starting with '{' are JSON (every line of a .jsonl
+// file is), others text; empty lines are skipped.
 func readLines(file string, args []string, stdin io.Reader) ([]inputLine, error) {
 	if len(args) > 0 {
 		if file != "" {
@@ -135,6 +135,7 @@ func readLines(file string, args []string, stdin io.Reader) ([]inputLine, error)
 		defer f.Close()
 		r, name = f, file
 	}
+	jsonl := strings.HasSuffix(file, ".jsonl")
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var out []inputLine
@@ -143,7 +144,7 @@ func readLines(file string, args []string, stdin io.Reader) ([]inputLine, error)
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
-		isJSON := strings.HasPrefix(strings.TrimSpace(line), "{")
+		isJSON := jsonl || strings.HasPrefix(strings.TrimSpace(line), "{")
 		out = append(out, inputLine{data: []byte(line), text: !isJSON, at: fmt.Sprintf("%s:%d", name, n)})
 	}
 	if err := sc.Err(); err != nil {
@@ -182,6 +183,43 @@ func readTexts(file string, args []string, stdin io.Reader) ([]string, error) {
 	return texts, nil
 }
 
+// textTask is a pipeline that maps texts to one result each.
+type textTask[R any] interface {
+	Run(ctx context.Context, texts []string, opts ...pipeline.CallOption) ([]R, error)
+	Close() error
+}
+
+// runTextTask is the body of a subcommand whose inputs are texts: it reads
+// them (readTexts), opens the pipeline with the flags' options and the
+// task's per-call defaults, and writes row(text, result) per input.
+func runTextTask[P textTask[R], R any](ctx context.Context, c *taskFlags, args []string, stdin io.Reader, stdout, stderr io.Writer,
+	defaults []pipeline.CallOption, open func(context.Context, ...pipeline.Option) (P, error), row func(string, R) any) error {
+	opts, err := c.options(defaults...)
+	if err != nil {
+		return err
+	}
+	texts, err := readTexts(c.file, args, stdin)
+	if err != nil {
+		return err
+	}
+	p, err := open(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	return runChunks(texts, func(part []string) ([]any, error) {
+		res, err := p.Run(ctx, part)
+		if err != nil {
+			return nil, err
+		}
+		rows := make([]any, len(part))
+		for i := range part {
+			rows[i] = row(part[i], res[i])
+		}
+		return rows, nil
+	}, stdout, stderr, c.file != "" && isTerminal(stdout))
+}
+
 // runChunks runs inputs through run chunk by chunk, writing each result as
 // a JSON line, with a progress bar on stderr when stdout is a terminal and
 // the inputs come from a file.
@@ -191,9 +229,8 @@ func runChunks[In any](inputs []In, run func([]In) ([]any, error), stdout, stder
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	start := time.Now()
-	const chunkSize = 256
-	for lo := 0; lo < len(inputs); lo += chunkSize {
-		part := inputs[lo:min(lo+chunkSize, len(inputs))]
+	for lo := 0; lo < len(inputs); lo += chunk {
+		part := inputs[lo:min(lo+chunk, len(inputs))]
 		rows, err := run(part)
 		if err != nil {
 			return err
