@@ -263,8 +263,14 @@ func (t *Tokenizer) parseNormalizer(raw json.RawMessage) (normalizer.Normalizer,
 		lower := or(n.Lower, true)
 		cfg := normConfig{enabled: true, clean: or(n.Clean, true), chinese: or(n.Chinese, true), strip: or(n.Strip, lower), lower: lower}
 		return normalizer.Func(func(ns *normstr.String) { t.bertNormalize(cfg, ns) }), nil
-	case "NFC", "NFD", "NFKC", "NFKD":
-		return nil, unsupported("normalizer %s (Unicode normalization forms are implemented only inside BertNormalizer)", ty)
+	case "NFC":
+		return unicodeForm{tab: t.tab, compose: true}, nil
+	case "NFD":
+		return unicodeForm{tab: t.tab}, nil
+	case "NFKC":
+		return unicodeForm{tab: t.tab, compat: true, compose: true}, nil
+	case "NFKD":
+		return unicodeForm{tab: t.tab, compat: true}, nil
 	}
 	return nil, unsupported("normalizer type %q", ty)
 }
