@@ -129,9 +129,60 @@ func (n *String) TransformRange(s, e int, dest []Change, initialOffset int) {
 	n.Norm = n.Norm[:s] + b.String() + n.Norm[e:]
 }
 
+// ByteMap is Transform with, for each character, one output character per
+// byte (m of the byte): the first replaces the character, the others are
+// inserted after it. It writes the result directly (the byte-level
+// pre-tokenizer's hot path) and returns false, doing nothing, where
+// Transform's edge cases apply (leading characters with empty spans, an
+// empty original range): the caller then runs Transform.
+func (n *String) ByteMap(m *[256]rune) bool {
+	if n.OrigEnd == n.OrigStart || len(n.Align) == 0 || n.Align[0].Start == n.Align[0].End {
+		return false
+	}
+	s := n.Norm
+	size := 0
+	for i := 0; i < len(s); i++ {
+		size += utf8.RuneLen(m[s[i]])
+	}
+	var out strings.Builder
+	out.Grow(size)
+	al := make([]Span, 0, size)
+	for i := 0; i < len(s); {
+		w := 1
+		if s[i] >= utf8.RuneSelf {
+			_, w = utf8.DecodeRuneInString(s[i:])
+		}
+		for k := 0; k < w; k++ {
+			r := m[s[i+k]]
+			a := n.Align[i] // the character's first byte replaces it
+			if k > 0 {
+				a = n.Align[i+w-1] // the others are inserted after it
+			}
+			if r < utf8.RuneSelf {
+				out.WriteByte(byte(r))
+				al = append(al, a)
+				continue
+			}
+			out.WriteRune(r)
+			for range utf8.RuneLen(r) {
+				al = append(al, a)
+			}
+		}
+		i += w
+	}
+	n.Norm = out.String()
+	n.Align = al
+	return true
+}
+
 // Slice returns the part [s, e) of the normalized string (byte offsets on
 // character boundaries) as its own String, as NormalizedString::slice does.
 func (n *String) Slice(s, e int) *String {
+	v := n.slice(s, e)
+	return &v
+}
+
+func (n *String) slice(s, e int) String {
 	o, _ := n.OrigSpan(s, e)
 	if s == e {
 		o = Span{n.OrigStart, n.OrigStart}
@@ -139,7 +190,7 @@ func (n *String) Slice(s, e int) *String {
 			o = Span{n.Align[s].Start, n.Align[s].Start}
 		}
 	}
-	return &String{Norm: n.Norm[s:e], Align: n.Align[s:e:e], OrigStart: o.Start, OrigEnd: o.End}
+	return String{Norm: n.Norm[s:e], Align: n.Align[s:e:e], OrigStart: o.Start, OrigEnd: o.End}
 }
 
 // Filter keeps the characters for which keep is true (NormalizedString::filter).
@@ -320,9 +371,11 @@ func (n *String) Split(ms []Match, b Behavior) []*String {
 		}
 	}
 	out := make([]*String, 0, len(splits))
-	for _, s := range splits {
+	block := make([]String, len(splits)) // one allocation for all pieces
+	for i, s := range splits {
 		if !s.remove {
-			out = append(out, n.Slice(s.s, s.e))
+			block[i] = n.slice(s.s, s.e)
+			out = append(out, &block[i])
 		}
 	}
 	return out
@@ -377,7 +430,7 @@ func FindSpans(s string, next func(s string, from int) (int, int, bool)) []Match
 	if s == "" {
 		return []Match{{0, 0, false}}
 	}
-	var ms []Match
+	ms := make([]Match, 0, len(s)/3+2)
 	prev := 0
 	for from := 0; from <= len(s); {
 		a, b, ok := next(s, from)
