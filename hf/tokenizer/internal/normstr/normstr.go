@@ -89,9 +89,26 @@ func (n *String) TransformRange(s, e int, dest []Change, initialOffset int) {
 		_, size := utf8.DecodeRuneInString(old[pos:])
 		pos += size
 	}
+	// The output's exact size, so that the text and its alignments are
+	// each one allocation (the hot path of most normalizers).
+	size := 0
+	for _, ch := range dest {
+		if l := utf8.RuneLen(ch.R); l > 0 {
+			size += l
+		} else {
+			size += 3
+		}
+	}
+	whole := s == 0 && e == len(n.Norm)
 	var b strings.Builder
-	b.Grow(len(old))
-	aligns := make([]Span, 0, len(old))
+	b.Grow(size)
+	var aligns []Span
+	if whole {
+		aligns = make([]Span, 0, size)
+	} else {
+		aligns = make([]Span, 0, len(n.Align)-(e-s)+size)
+		aligns = append(aligns, n.Align[:s]...)
+	}
 	for _, ch := range dest {
 		idx := s + pos
 		var a Span
@@ -121,11 +138,12 @@ func (n *String) TransformRange(s, e int, dest []Change, initialOffset int) {
 			aligns = append(aligns, a)
 		}
 	}
-	na := make([]Span, 0, len(n.Align)-(e-s)+len(aligns))
-	na = append(na, n.Align[:s]...)
-	na = append(na, aligns...)
-	na = append(na, n.Align[e:]...)
-	n.Align = na
+	if whole {
+		n.Align = aligns
+		n.Norm = b.String()
+		return
+	}
+	n.Align = append(aligns, n.Align[e:]...)
 	n.Norm = n.Norm[:s] + b.String() + n.Norm[e:]
 }
 
@@ -173,6 +191,62 @@ func (n *String) ByteMap(m *[256]rune) bool {
 	n.Norm = out.String()
 	n.Align = al
 	return true
+}
+
+// ReplaceSpaces is Replace(FindString(n.Norm, " "), rep) followed, when
+// prepend is true, by Prepend(rep), in one pass (Metaspace's hot path).
+// prepend must be false when n.Norm starts with a space (the replaced
+// space already starts it) and rep must be valid UTF-8.
+func (n *String) ReplaceSpaces(rep string, prepend bool) {
+	s := n.Norm
+	if s == "" {
+		return
+	}
+	spaces := strings.Count(s, " ")
+	size := len(s) + spaces*(len(rep)-1)
+	if prepend {
+		size += len(rep)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	al := make([]Span, 0, size)
+	i := 0
+	if prepend {
+		// Prepend: the first character of rep replaces the first character
+		// (its span), the others and that character are inserted after it
+		// (the span of its last byte).
+		_, first := utf8.DecodeRuneInString(s)
+		last := n.Align[first-1]
+		for k, c := range rep {
+			a := last
+			if k == 0 {
+				a = n.Align[0]
+			}
+			b.WriteRune(c)
+			for range utf8.RuneLen(c) {
+				al = append(al, a)
+			}
+		}
+		b.WriteString(s[:first])
+		for range first {
+			al = append(al, last)
+		}
+		i = first
+	}
+	for ; i < len(s); i++ {
+		if s[i] == ' ' {
+			// Replace: the content takes the span of the match's last byte
+			b.WriteString(rep)
+			for range len(rep) {
+				al = append(al, n.Align[i])
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+		al = append(al, n.Align[i])
+	}
+	n.Norm = b.String()
+	n.Align = al
 }
 
 // Slice returns the part [s, e) of the normalized string (byte offsets on
@@ -268,21 +342,29 @@ func (n *String) Append(s string) {
 
 // Strip removes leading and/or trailing whitespace (isSpace decides).
 func (n *String) Strip(left, right bool, isSpace func(rune) bool) {
-	rs := []rune(n.Norm)
 	lead, trail := 0, 0
 	if left {
-		for lead < len(rs) && isSpace(rs[lead]) {
+		for _, c := range n.Norm {
+			if !isSpace(c) {
+				break
+			}
 			lead++
 		}
 	}
 	if right {
-		for trail < len(rs) && isSpace(rs[len(rs)-1-trail]) {
-			trail++
+		for rest := n.Norm; rest != ""; trail++ {
+			c, size := utf8.DecodeLastRuneInString(rest)
+			if !isSpace(c) {
+				break
+			}
+			rest = rest[:len(rest)-size]
 		}
 	}
 	if lead == 0 && trail == 0 {
 		return
 	}
+	rs := []rune(n.Norm)
+	lead, trail = min(lead, len(rs)), min(trail, len(rs))
 	var tr []Change
 	count := len(rs)
 	for i, c := range rs {
@@ -469,8 +551,16 @@ func (n *String) Replace(ms []Match, content string) {
 	if !hit {
 		return
 	}
+	size := len(n.Norm)
+	for _, m := range ms {
+		if m.Hit {
+			size += len(content) - (m.End - m.Start)
+		}
+	}
+	size = max(size, 0)
 	var b strings.Builder
-	var na []Span
+	b.Grow(size)
+	na := make([]Span, 0, size)
 	last := 0
 	for _, m := range ms {
 		if !m.Hit {
