@@ -38,10 +38,13 @@ func checkEncoding(t *testing.T, tk *Tokenizer, s string, e Encoding, runes, byt
 
 // fuzzFamily fuzzes encoding (single, pair, truncated and padded, batch)
 // and decoding with the trained tokenizers of one family.
-func fuzzFamily(f *testing.F, family string) {
+func fuzzFamily(f *testing.F, family string) { fuzzFolders(f, families[family]) }
+
+// fuzzFolders is fuzzFamily over the named family folders.
+func fuzzFolders(f *testing.F, folders []string) {
 	dir := refFamilies(f)
 	var tks []*Tokenizer
-	for _, name := range families[family] {
+	for _, name := range folders {
 		tk, err := FromFolder(filepath.Join(dir, name))
 		if err != nil {
 			f.Fatal(err)
@@ -89,6 +92,17 @@ func FuzzBPE(f *testing.F) { fuzzFamily(f, "bpe") }
 // FuzzUnigram fuzzes the Unigram tokenizers (XLM-R, DeBERTa-v3, T5-like,
 // Precompiled charsmap).
 func FuzzUnigram(f *testing.F) { fuzzFamily(f, "unigram") }
+
+// FuzzWordLevel fuzzes the WordLevel tokenizer (Nmt, Lowercase,
+// StripAccents, Replace, Strip; Whitespace and Digits).
+func FuzzWordLevel(f *testing.F) { fuzzFolders(f, []string{"components/wordlevel"}) }
+
+// FuzzWordPiece fuzzes WordPiece outside BERT's fused path
+// (BertNormalizer + Replace, WhitespaceSplit, Punctuation, Digits), and
+// the BPE models with an end-of-word suffix or a continuing-subword prefix.
+func FuzzWordPiece(f *testing.F) {
+	fuzzFolders(f, []string{"components/wordpiece", "components/bpe-suffix", "components/bpe-prefix"})
+}
 
 // FuzzLoad feeds mutated tokenizer.json files to the loader: a malformed
 // file must be an error, never a panic, and a file that loads must encode
