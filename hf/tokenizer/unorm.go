@@ -119,6 +119,13 @@ type unicodeForm struct {
 // Normalize implements normalizer.Normalizer.
 func (u unicodeForm) Normalize(n *normstr.String) {
 	tr, changed := u.changes(n.Norm, nil)
+	if !changed && !n.Unchanged() {
+		// Transform's edge cases: apply the unchanged characters anyway
+		tr, changed = tr[:0], true
+		for _, c := range n.Norm {
+			tr = append(tr, normstr.Change{R: c})
+		}
+	}
 	if changed {
 		n.Transform(tr, 0)
 	}

@@ -80,9 +80,22 @@ func (n *String) Transform(dest []Change, initialOffset int) {
 	n.TransformRange(s, len(n.Norm), dest, initialOffset)
 }
 
+// Unchanged tells whether Transform with one unchanged character per
+// character (each replacing itself) would leave n as it is, so that a
+// transformation found to change nothing can be skipped. It would not
+// where Transform's edge cases apply: characters with empty spans at the
+// start (the transformed range starts after them) or an empty original
+// range.
+func (n *String) Unchanged() bool {
+	return n.Norm == "" || (n.OrigEnd != n.OrigStart && n.Align[0].Start != n.Align[0].End)
+}
+
 // TransformRange is tokenizers' transform_range over the normalized byte
 // range [s, e).
 func (n *String) TransformRange(s, e int, dest []Change, initialOffset int) {
+	if initialOffset == 0 && n.sameShape(s, e, dest) {
+		return
+	}
 	old := n.Norm[s:e]
 	pos := 0 // byte position in old of the next replaced character
 	for k := 0; k < initialOffset && pos < len(old); k++ {
@@ -249,6 +262,48 @@ func (n *String) ReplaceSpaces(rep string, prepend bool) {
 	n.Align = al
 }
 
+// sameShape is TransformRange's fast path for a character-for-character
+// replacement (every change replaces the next character, one change per
+// character of [s, e)) where each new character has its old one's UTF-8
+// length: each new character takes the span of the old one's first byte,
+// so only the text is rebuilt and the alignments keep their layout. It
+// returns false, doing nothing, when dest is not of that shape.
+func (n *String) sameShape(s, e int, dest []Change) bool {
+	old := n.Norm[s:e]
+	if len(dest) > len(old) {
+		return false
+	}
+	pos, k := 0, 0
+	for ; pos < len(old) && k < len(dest); k++ {
+		ch := dest[k]
+		_, size := utf8.DecodeRuneInString(old[pos:])
+		if ch.C != 0 || utf8.RuneLen(ch.R) != size {
+			return false
+		}
+		pos += size
+	}
+	if k != len(dest) || pos != len(old) {
+		return false
+	}
+	b := make([]byte, 0, len(n.Norm))
+	b = append(b, n.Norm[:s]...)
+	al := make([]Span, len(n.Align))
+	copy(al, n.Align)
+	pos = s
+	for _, ch := range dest {
+		size := utf8.RuneLen(ch.R)
+		b = utf8.AppendRune(b, ch.R)
+		for i := pos + 1; i < pos+size; i++ {
+			al[i] = al[pos]
+		}
+		pos += size
+	}
+	b = append(b, n.Norm[e:]...)
+	n.Norm = string(b)
+	n.Align = al
+	return true
+}
+
 // Slice returns the part [s, e) of the normalized string (byte offsets on
 // character boundaries) as its own String, as NormalizedString::slice does.
 func (n *String) Slice(s, e int) *String {
@@ -269,6 +324,18 @@ func (n *String) slice(s, e int) String {
 
 // Filter keeps the characters for which keep is true (NormalizedString::filter).
 func (n *String) Filter(keep func(rune) bool) {
+	if n.Unchanged() {
+		all := true
+		for _, c := range n.Norm {
+			if !keep(c) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return
+		}
+	}
 	removed, removedStart := 0, 0
 	var tr []Change
 	var last rune
@@ -294,6 +361,18 @@ func (n *String) Filter(keep func(rune) bool) {
 
 // Map replaces every character by f of it (NormalizedString::map).
 func (n *String) Map(f func(rune) rune) {
+	if n.Unchanged() {
+		same := true
+		for _, c := range n.Norm {
+			if f(c) != c {
+				same = false
+				break
+			}
+		}
+		if same {
+			return
+		}
+	}
 	tr := make([]Change, 0, len(n.Norm))
 	for _, c := range n.Norm {
 		tr = append(tr, Change{f(c), 0})
@@ -403,11 +482,17 @@ const (
 // cover of the text that Pattern::find_matches returns), as
 // NormalizedString::split does.
 func (n *String) Split(ms []Match, b Behavior) []*String {
+	if len(ms) == 1 && !ms[0].Hit && ms[0].Start == 0 && ms[0].End == len(n.Norm) && n.Norm != "" {
+		// One piece, the whole string: n itself when its slice would be n.
+		if o, _ := n.OrigSpan(0, len(n.Norm)); o.Start == n.OrigStart && o.End == n.OrigEnd {
+			return []*String{n}
+		}
+	}
 	type sp struct {
 		s, e   int
 		remove bool
 	}
-	var splits []sp
+	splits := make([]sp, 0, len(ms))
 	switch b {
 	case Isolated:
 		for _, m := range ms {
