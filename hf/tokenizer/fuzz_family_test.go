@@ -115,6 +115,7 @@ func FuzzLoad(f *testing.F) {
 			"decoder":       `{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]}`,
 			"normalizer":    `{"type":"Sequence","normalizers":[{"type":"Strip","strip_left":true,"strip_right":true},{"type":"Replace","pattern":{"Regex":" {2,}"},"content":" "},{"type":"Prepend","prepend":"▁"},{"type":"Lowercase"}]}`},
 		{"model": `{"type":"WordLevel","vocab":{"<unk>":0,"a":1,"b":2},"unk_token":"<unk>"}`,
+			"normalizer":    `{"type":"Sequence","normalizers":[{"type":"NFKD"},{"type":"NFC"},{"type":"NFD"},{"type":"NFKC"}]}`,
 			"pre_tokenizer": `{"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},{"type":"Punctuation","behavior":"Contiguous"}]}`,
 			"decoder":       `{"type":"BPEDecoder","suffix":"</w>"}`},
 		{"model": `{"type":"WordPiece","unk_token":"<unk>","continuing_subword_prefix":"##","max_input_chars_per_word":5,"vocab":{"<unk>":0,"a":1,"##b":2}}`,
