@@ -210,7 +210,7 @@ func TestLoadErrors(t *testing.T) {
 	vocab := `"vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "a": 3}`
 	for _, c := range []struct{ body, want string }{
 		{`{"model": {"type": "BPE", ` + vocab + `}}`, `model BPE: missing vocab/merges`},
-		{`{"normalizer": {"type": "NFKC"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `not supported: normalizer NFKC`},
+		{`{"normalizer": {"type": "Frobnicate"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `not supported: normalizer type "Frobnicate"`},
 		{`{"pre_tokenizer": {"type": "UnicodeScripts"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `not supported: pre_tokenizer type "UnicodeScripts"`},
 		{`{"post_processor": {"type": "RobertaProcessing"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `post_processor: cls is not [token, id]`},
 		{`{"decoder": {"type": "CTC"}, "model": {"type": "WordPiece", ` + vocab + `}}`, `not supported: decoder type "CTC"`},

@@ -80,13 +80,15 @@ func benchCases() map[string][]string {
 
 // benchTokenizers are the tokenizers TestBenchRatio and the benchmarks
 // measure, one per family: BERT uncased WordPiece, RoBERTa-like byte-level
-// BPE, XLM-R-like Unigram (Precompiled + Metaspace).
+// BPE, XLM-R-like Unigram (Precompiled + Metaspace), WordLevel (Nmt,
+// Lowercase, StripAccents, Replace, Strip; Whitespace, Digits).
 func benchTokenizers(t testing.TB) map[string]string {
 	fam := refFamilies(t)
 	return map[string]string{
 		"wordpiece": filepath.Join(refFolders(t), "uncased"),
 		"bpe":       filepath.Join(fam, "bpe", "roberta"),
 		"unigram":   filepath.Join(fam, "unigram", "xlmr"),
+		"wordlevel": filepath.Join(fam, "components", "wordlevel"),
 	}
 }
 
@@ -122,6 +124,12 @@ func BenchmarkEncodeUnigram(b *testing.B) { benchFamily(b, "unigram", false) }
 // BenchmarkEncodeBatchUnigram is BenchmarkEncodeBatch with the Unigram tokenizer.
 func BenchmarkEncodeBatchUnigram(b *testing.B) { benchFamily(b, "unigram", true) }
 
+// BenchmarkEncodeWordLevel is BenchmarkEncode with the WordLevel tokenizer.
+func BenchmarkEncodeWordLevel(b *testing.B) { benchFamily(b, "wordlevel", false) }
+
+// BenchmarkEncodeBatchWordLevel is BenchmarkEncodeBatch with the WordLevel tokenizer.
+func BenchmarkEncodeBatchWordLevel(b *testing.B) { benchFamily(b, "wordlevel", true) }
+
 // TestBenchRatio runs our encoders and tokenizer_bench.py (Hugging Face
 // tokenizers on the same texts and tokenizer.json) in one run and prints
 // one ratio line per family and case. It takes a few minutes, so it runs
@@ -131,7 +139,7 @@ func TestBenchRatio(t *testing.T) {
 	if os.Getenv("HFPIPE_BENCH") != "1" {
 		t.Skip("set HFPIPE_BENCH=1 to compare speed with Python")
 	}
-	fams := []string{"wordpiece", "bpe", "unigram"}
+	fams := []string{"wordpiece", "bpe", "unigram", "wordlevel"}
 	if v := os.Getenv("HFPIPE_BENCH_FAMILIES"); v != "" {
 		fams = strings.Split(v, ",")
 	}

@@ -155,17 +155,19 @@ func oneRune(what, s string) (rune, error) {
 	return r, nil
 }
 
-func (t *Tokenizer) lowerRunes(r rune) []rune {
+// lowerRunes is Rust's char::to_lowercase: one character, or two (second
+// not 0) for U+0130.
+func (t *Tokenizer) lowerRunes(r rune) (rune, rune) {
 	if r == 0x130 {
-		return []rune{'i', 0x307}
+		return 'i', 0x307
 	}
 	if t.tab.class(r)&cLower != 0 {
 		if r < utf8.RuneSelf {
-			return []rune{r + 'a' - 'A'}
+			return r + 'a' - 'A', 0
 		}
-		return []rune{t.tab.lower[r]}
+		return t.tab.lower[r], 0
 	}
-	return []rune{r}
+	return r, 0
 }
 
 func (t *Tokenizer) isSpace(r rune) bool { return t.tab.class(r)&cSpace != 0 }
@@ -263,8 +265,14 @@ func (t *Tokenizer) parseNormalizer(raw json.RawMessage) (normalizer.Normalizer,
 		lower := or(n.Lower, true)
 		cfg := normConfig{enabled: true, clean: or(n.Clean, true), chinese: or(n.Chinese, true), strip: or(n.Strip, lower), lower: lower}
 		return normalizer.Func(func(ns *normstr.String) { t.bertNormalize(cfg, ns) }), nil
-	case "NFC", "NFD", "NFKC", "NFKD":
-		return nil, unsupported("normalizer %s (Unicode normalization forms are implemented only inside BertNormalizer)", ty)
+	case "NFC":
+		return unicodeForm{tab: t.tab, compose: true}, nil
+	case "NFD":
+		return unicodeForm{tab: t.tab}, nil
+	case "NFKC":
+		return unicodeForm{tab: t.tab, compat: true, compose: true}, nil
+	case "NFKD":
+		return unicodeForm{tab: t.tab, compat: true}, nil
 	}
 	return nil, unsupported("normalizer type %q", ty)
 }

@@ -14,7 +14,7 @@
 //     the span of the input it came from (internal/normstr):
 //     normalizers (Sequence, Precompiled SentencePiece charsmaps, Replace,
 //     Prepend, Strip, Lowercase, StripAccents, Nmt, ByteLevel,
-//     BertNormalizer), pre-tokenizers (ByteLevel with GPT-2's split,
+//     BertNormalizer, NFC, NFD, NFKC, NFKD), pre-tokenizers (ByteLevel with GPT-2's split,
 //     Metaspace, Whitespace, WhitespaceSplit, Punctuation, Digits, Split,
 //     BertPreTokenizer, Sequence), models (BPE with either merges format,
 //     continuing_subword_prefix, end_of_word_suffix, byte_fallback,
@@ -25,8 +25,7 @@
 //     WordPiece, BPEDecoder, ByteFallback, Fuse, Strip, Replace, Sequence):
 //     RoBERTa, GPT-2, ModernBERT, Llama-style, XLM-RoBERTa, DeBERTa-v3, T5...
 //
-// A component or option that is not implemented (the NFC/NFD/NFKC/NFKD
-// normalizers outside BertNormalizer, BPE dropout, regexes whose
+// A component or option that is not implemented (BPE dropout, regexes whose
 // Oniguruma meaning Go's regexp does not reproduce, UnicodeScripts, CTC...)
 // is an error at load time that wraps [ErrUnsupported] and names it, never
 // a silently different output. A folder with only slow-tokenizer files

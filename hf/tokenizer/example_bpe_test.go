@@ -58,7 +58,7 @@ func ExampleErrUnsupported() {
 		panic(err)
 	}
 	defer os.RemoveAll(dir)
-	js := `{"normalizer": {"type": "NFKC"}, "pre_tokenizer": null, "post_processor": null, "decoder": null,
+	js := `{"normalizer": null, "pre_tokenizer": {"type": "UnicodeScripts"}, "post_processor": null, "decoder": null,
 	        "model": {"type": "WordLevel", "vocab": {"<unk>": 0}, "unk_token": "<unk>"}}`
 	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(js), 0o644); err != nil {
 		panic(err)

@@ -84,10 +84,45 @@ var derivedVariants = map[string][]struct {
 						"ids": []any{float64(m["vocab"].(map[string]any)["<|endoftext|>"].(float64))}, "tokens": []any{"<|endoftext|>"}}}},
 			}}
 		}},
+		// CLIP-like: NFC, space runs to one space, lowercase.
+		{"bpe-derived/roberta-nfc", "bpe/roberta", func(j map[string]any) {
+			j["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+				map[string]any{"type": "NFC"},
+				map[string]any{"type": "Replace", "pattern": map[string]any{"Regex": ` {2,}`}, "content": " "},
+				map[string]any{"type": "Lowercase"}}}
+		}},
+		// NFKD then NFC (compatibility characters reach the model composed).
+		{"bpe-derived/gpt2-nfkd-nfc", "bpe/gpt2", func(j map[string]any) {
+			j["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+				map[string]any{"type": "NFKD"}, map[string]any{"type": "NFC"}}}
+		}},
+	},
+	"components": {
+		// WordPiece with NFKC + Lowercase in place of BertNormalizer.
+		{"components-derived/wordpiece-nfkc", "components/wordpiece", func(j map[string]any) {
+			j["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+				map[string]any{"type": "NFKC"}, map[string]any{"type": "Lowercase"}}}
+		}},
+		// WordLevel with NFD + StripAccents + Lowercase.
+		{"components-derived/wordlevel-nfd", "components/wordlevel", func(j map[string]any) {
+			j["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+				map[string]any{"type": "NFD"}, map[string]any{"type": "StripAccents"}, map[string]any{"type": "Lowercase"}}}
+		}},
 	},
 	"unigram": {
 		// byte_fallback on (transformers' converter leaves it off): the
 		// model has the <0xXX> pieces sentencepiece trained.
+		// NFKC in place of the Precompiled charsmap (XLM-R's Replace kept),
+		// and NFD + StripAccents in front of DeBERTa-v3's.
+		{"unigram-derived/xlmr-nfkc", "unigram/xlmr", func(j map[string]any) {
+			n := j["normalizer"].(map[string]any)
+			seq := n["normalizers"].([]any)
+			seq[0] = map[string]any{"type": "NFKC"}
+		}},
+		{"unigram-derived/debertav3-nfd", "unigram/debertav3", func(j map[string]any) {
+			j["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{
+				map[string]any{"type": "NFD"}, map[string]any{"type": "StripAccents"}, j["normalizer"]}}
+		}},
 		{"unigram-derived/bytefb-on", "unigram/bytefb", func(j map[string]any) {
 			j["model"].(map[string]any)["byte_fallback"] = true
 			j["decoder"] = map[string]any{"type": "Sequence", "decoders": []any{
@@ -179,6 +214,23 @@ func familyCorpus() []corpusItem {
 			b.WriteString("  ")
 		}
 		items = append(items, corpusItem{"family-words", b.String()})
+	}
+	// What the NFC/NFD/NFKC/NFKD normalizers reorder, compose or expand:
+	// marks in every order, Hangul jamo runs, singletons, exclusions,
+	// compatibility characters, marks assigned after Unicode 9.0.
+	forms := []string{"e\u0301", "\u0301", "a\u0328\u0301\u0307", "a\u0301\u0328", "\u0344", "\u0f73", "\u0f71\u0f72",
+		"\u0958", "\u212b", "\u2126", "\u1e9b\u0323", "\u1100", "\u1161", "\u11a8", "\uac00", "\uac00\u11a8",
+		"\u1100\u1161\u11a8", "\u115f\u1160", "\ufb01", "\u2460", "\uff21", "\u00bd", "\u3300", "\ufdfa", "\u2075",
+		"\u0d4a", "\u0d46\u0d3e", "\u1dfa", "\u0898", "A\u030a", "\u00c5\u0301", "\u0308\u0301a", "\U0002FA1D", "x"}
+	for range 400 {
+		var b strings.Builder
+		for k := range 1 + r.IntN(10) {
+			if k > 0 && r.IntN(4) == 0 {
+				b.WriteString([]string{" ", "  ", "\n", "\t"}[r.IntN(4)])
+			}
+			b.WriteString(forms[r.IntN(len(forms))])
+		}
+		items = append(items, corpusItem{"unicode-forms", b.String()})
 	}
 	return items
 }

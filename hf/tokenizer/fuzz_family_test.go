@@ -38,10 +38,13 @@ func checkEncoding(t *testing.T, tk *Tokenizer, s string, e Encoding, runes, byt
 
 // fuzzFamily fuzzes encoding (single, pair, truncated and padded, batch)
 // and decoding with the trained tokenizers of one family.
-func fuzzFamily(f *testing.F, family string) {
+func fuzzFamily(f *testing.F, family string) { fuzzFolders(f, families[family]) }
+
+// fuzzFolders is fuzzFamily over the named family folders.
+func fuzzFolders(f *testing.F, folders []string) {
 	dir := refFamilies(f)
 	var tks []*Tokenizer
-	for _, name := range families[family] {
+	for _, name := range folders {
 		tk, err := FromFolder(filepath.Join(dir, name))
 		if err != nil {
 			f.Fatal(err)
@@ -90,6 +93,17 @@ func FuzzBPE(f *testing.F) { fuzzFamily(f, "bpe") }
 // Precompiled charsmap).
 func FuzzUnigram(f *testing.F) { fuzzFamily(f, "unigram") }
 
+// FuzzWordLevel fuzzes the WordLevel tokenizer (Nmt, Lowercase,
+// StripAccents, Replace, Strip; Whitespace and Digits).
+func FuzzWordLevel(f *testing.F) { fuzzFolders(f, []string{"components/wordlevel"}) }
+
+// FuzzWordPiece fuzzes WordPiece outside BERT's fused path
+// (BertNormalizer + Replace, WhitespaceSplit, Punctuation, Digits), and
+// the BPE models with an end-of-word suffix or a continuing-subword prefix.
+func FuzzWordPiece(f *testing.F) {
+	fuzzFolders(f, []string{"components/wordpiece", "components/bpe-suffix", "components/bpe-prefix"})
+}
+
 // FuzzLoad feeds mutated tokenizer.json files to the loader: a malformed
 // file must be an error, never a panic, and a file that loads must encode
 // and decode without one.
@@ -101,6 +115,7 @@ func FuzzLoad(f *testing.F) {
 			"decoder":       `{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]}`,
 			"normalizer":    `{"type":"Sequence","normalizers":[{"type":"Strip","strip_left":true,"strip_right":true},{"type":"Replace","pattern":{"Regex":" {2,}"},"content":" "},{"type":"Prepend","prepend":"▁"},{"type":"Lowercase"}]}`},
 		{"model": `{"type":"WordLevel","vocab":{"<unk>":0,"a":1,"b":2},"unk_token":"<unk>"}`,
+			"normalizer":    `{"type":"Sequence","normalizers":[{"type":"NFKD"},{"type":"NFC"},{"type":"NFD"},{"type":"NFKC"}]}`,
 			"pre_tokenizer": `{"type":"Sequence","pretokenizers":[{"type":"WhitespaceSplit"},{"type":"Punctuation","behavior":"Contiguous"}]}`,
 			"decoder":       `{"type":"BPEDecoder","suffix":"</w>"}`},
 		{"model": `{"type":"WordPiece","unk_token":"<unk>","continuing_subword_prefix":"##","max_input_chars_per_word":5,"vocab":{"<unk>":0,"a":1,"##b":2}}`,

@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"unicode/utf8"
@@ -33,6 +35,11 @@ func contentKey(t testing.TB, files []string, extra ...string) string {
 		fmt.Fprintf(h, "%d\x00%s", len(s), s)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func toolPath(name string) string {
@@ -206,7 +213,15 @@ func runReferenceIn(t *testing.T, dir string, items []corpusItem, pairs [][2]int
 	corpus, err := json.Marshal(map[string]any{"texts": texts, "pairs": pairs, "folders": folders, "runs": runs})
 	require.NoError(t, err)
 	gen := filepath.Join(testenv.GenDir(t), "tokenizer")
-	key := contentKey(t, []string{toolPath("tokenizer_reference.py")}, string(corpus))
+	// The folders' tokenizer.json files are part of the key: a derived
+	// variant is rewritten by the test, under the same name.
+	files := []string{toolPath("tokenizer_reference.py")}
+	for _, f := range slices.Sorted(maps.Values(folders)) {
+		if p := filepath.Join(f, TokenizerJSON); fileExists(p) {
+			files = append(files, p)
+		}
+	}
+	key := contentKey(t, files, string(corpus))
 	out := filepath.Join(gen, "reference-"+key+".json")
 	if _, err := os.Stat(out); err != nil {
 		in := filepath.Join(gen, "corpus-"+key+".json")

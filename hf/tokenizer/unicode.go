@@ -12,6 +12,8 @@ type runeRange struct{ lo, hi rune }
 
 type runePair struct{ from, to rune }
 
+type runeTriple struct{ a, b, c rune }
+
 type runeClass struct {
 	r   rune
 	ccc uint8
@@ -50,6 +52,11 @@ type charTables struct {
 	lower  map[rune]rune
 	decomp map[rune][]rune
 	ccc    map[rune]uint8
+
+	// The NFC/NFD/NFKC/NFKD tables (unorm.go), built on first use of one
+	// of those normalizers.
+	formsOnce sync.Once
+	forms     *formTables
 }
 
 var (

@@ -622,6 +622,9 @@ func run(ctx context.Context, c *config) error {
 			for _, l := range t.ratioLines() {
 				logf("%s", l)
 			}
+			if rep.TokenizerFamilies, err = r.tokenizerFamilies(ctx, tt, maxThreads, tplan); err != nil {
+				return err
+			}
 		}
 		if c.cases["corpus"] {
 			logf("corpus: %d texts, batch size %d, %d repetition(s)", len(texts), c.corpusBS, c.corpusReps)

@@ -546,7 +546,9 @@ type report struct {
 	Plan      bench.Plan    `json:"plan"`
 	Cells     []*cellOut    `json:"cells"`
 	Tokenizer *tokOut       `json:"tokenizer,omitempty"`
-	Corpus    *corpusOut    `json:"corpus,omitempty"`
+	// TokenizerFamilies: the tokenizer case on the other families (tokfamilies.go).
+	TokenizerFamilies []*tokFamily `json:"tokenizer_families,omitempty"`
+	Corpus            *corpusOut   `json:"corpus,omitempty"`
 	// Peer describes the peer contender (nil: none in this run); Roofline
 	// and Shape are the machine's bounds and the model's dimensions.
 	Peer     *peerInfo       `json:"peer,omitempty"`
@@ -565,6 +567,9 @@ func (r *report) ratioLines() []string {
 	}
 	if r.Tokenizer != nil {
 		out = append(out, r.Tokenizer.ratioLines()...)
+	}
+	for _, f := range r.TokenizerFamilies {
+		out = append(out, f.ratioLines()...)
 	}
 	if r.Corpus != nil {
 		out = append(out, r.Corpus.ratioLines()...)
@@ -980,6 +985,7 @@ func (r *report) markdown() string {
 		w("| single thread | %s | %s | **%.2f** |\n", spread(gs), spread(ps), gs.Median/ps.Median)
 		w("| batch, %d threads | %s | %s | **%.2f** |\n\n", c.Threads, spread(gb), spread(pb), gb.Median/pb.Median)
 	}
+	w("%s", tokFamiliesMarkdown(r.Tokenizer, r.TokenizerFamilies, c.Threads))
 
 	if co := r.Corpus; co != nil {
 		g := co.Go

@@ -67,19 +67,38 @@ func (r Replace) Normalize(n *normstr.String) {
 // Lowercase is Rust's str::to_lowercase character by character (one
 // character may become several: the extra ones are insertions).
 type Lowercase struct {
-	Lower func(rune) []rune
+	// Lower returns the lowercase of a character: one character, or two
+	// when second is not 0.
+	Lower func(rune) (first, second rune)
 }
 
 // Normalize implements Normalizer.
 func (l Lowercase) Normalize(n *normstr.String) {
+	if n.Unchanged() {
+		same := true
+		for _, c := range n.Norm {
+			if c < 0x80 {
+				if 'A' <= c && c <= 'Z' {
+					same = false
+					break
+				}
+				continue
+			}
+			if a, b := l.Lower(c); a != c || b != 0 {
+				same = false
+				break
+			}
+		}
+		if same {
+			return
+		}
+	}
 	tr := make([]normstr.Change, 0, len(n.Norm))
 	for _, c := range n.Norm {
-		for i, d := range l.Lower(c) {
-			ch := 0
-			if i > 0 {
-				ch = 1
-			}
-			tr = append(tr, normstr.Change{R: d, C: ch})
+		a, b := l.Lower(c)
+		tr = append(tr, normstr.Change{R: a})
+		if b != 0 {
+			tr = append(tr, normstr.Change{R: b, C: 1})
 		}
 	}
 	n.Transform(tr, 0)

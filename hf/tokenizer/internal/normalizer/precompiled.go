@@ -18,6 +18,12 @@ import (
 type Precompiled struct {
 	array []uint32
 	norm  []byte
+	ascii [utf8.RuneSelf]asciiRep // transform of each ASCII character alone
+}
+
+type asciiRep struct {
+	rep string
+	ok  bool
 }
 
 // The fast path above hands uniseg no state after an ASCII character: a
@@ -48,6 +54,9 @@ func NewPrecompiled(b64 string) (*Precompiled, error) {
 	}
 	if units == 0 {
 		return nil, errors.New("Precompiled: precompiled_charsmap has an empty trie")
+	}
+	for c := range p.ascii {
+		p.ascii[c].rep, p.ascii[c].ok = p.transform(string(rune(c)))
 	}
 	return p, nil
 }
@@ -128,28 +137,44 @@ func replaceChanges(tr []normstr.Change, old, repl string) []normstr.Change {
 }
 
 // Normalize implements Normalizer, grapheme by grapheme as tokenizers does.
+// The changes are only built from the first replacement on (before it,
+// every character stays: identity changes), and only applied when there
+// is one.
 func (p *Precompiled) Normalize(n *normstr.String) {
 	s := n.Norm
-	// Nothing to do unless some grapheme or character has a replacement:
-	// find out before building the changes.
-	if !p.touches(s) {
-		return
-	}
-	tr := make([]normstr.Change, 0, len(s))
+	var tr []normstr.Change
 	modified := false
+	start := func(upto int) {
+		tr = make([]normstr.Change, 0, len(s))
+		for _, c := range s[:upto] {
+			tr = append(tr, normstr.Change{R: c})
+		}
+		modified = true
+	}
 	state := -1
 	for rest := s; rest != ""; {
+		at := len(s) - len(rest)
 		var gr string
 		if c := rest[0]; c < utf8.RuneSelf && c != '\r' && (len(rest) == 1 || rest[1] < utf8.RuneSelf) {
 			// an ASCII character followed by ASCII is a cluster of its own
-			// (only CR LF joins)
-			gr, rest, state = rest[:1], rest[1:], -1
-		} else {
-			gr, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
+			// (only CR LF joins): its transform is precomputed
+			rest, state = rest[1:], -1
+			if a := &p.ascii[c]; a.ok {
+				if !modified {
+					start(at)
+				}
+				tr = replaceChanges(tr, s[at:at+1], a.rep)
+			} else if modified {
+				tr = append(tr, normstr.Change{R: rune(c)})
+			}
+			continue
 		}
+		gr, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
 		if len(gr) < 6 {
 			if rep, ok := p.transform(gr); ok {
-				modified = true
+				if !modified {
+					start(at)
+				}
 				tr = replaceChanges(tr, gr, rep)
 				continue
 			}
@@ -158,9 +183,11 @@ func (p *Precompiled) Normalize(n *normstr.String) {
 			size := utf8.RuneLen(c)
 			part := gr[i : i+size]
 			if rep, ok := p.transform(part); ok {
-				modified = true
+				if !modified {
+					start(at + i)
+				}
 				tr = replaceChanges(tr, part, rep)
-			} else {
+			} else if modified {
 				tr = append(tr, normstr.Change{R: c})
 			}
 		}
@@ -168,30 +195,4 @@ func (p *Precompiled) Normalize(n *normstr.String) {
 	if modified {
 		n.Transform(tr, 0)
 	}
-}
-
-// touches tells whether Normalize would change s: whether some grapheme
-// cluster shorter than 6 bytes, or some character, has an entry in the
-// map (Normalize's "modified"), found without building anything.
-func (p *Precompiled) touches(s string) bool {
-	state := -1
-	for rest := s; rest != ""; {
-		var gr string
-		if c := rest[0]; c < utf8.RuneSelf && c != '\r' && (len(rest) == 1 || rest[1] < utf8.RuneSelf) {
-			gr, rest, state = rest[:1], rest[1:], -1
-		} else {
-			gr, rest, _, state = uniseg.FirstGraphemeClusterInString(rest, state)
-		}
-		if len(gr) < 6 {
-			if _, ok := p.firstPrefix(gr); ok {
-				return true
-			}
-		}
-		for i, c := range gr {
-			if _, ok := p.firstPrefix(gr[i : i+utf8.RuneLen(c)]); ok {
-				return true
-			}
-		}
-	}
-	return false
 }

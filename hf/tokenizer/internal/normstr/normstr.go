@@ -80,18 +80,48 @@ func (n *String) Transform(dest []Change, initialOffset int) {
 	n.TransformRange(s, len(n.Norm), dest, initialOffset)
 }
 
+// Unchanged tells whether Transform with one unchanged character per
+// character (each replacing itself) would leave n as it is, so that a
+// transformation found to change nothing can be skipped. It would not
+// where Transform's edge cases apply: characters with empty spans at the
+// start (the transformed range starts after them) or an empty original
+// range.
+func (n *String) Unchanged() bool {
+	return n.Norm == "" || (n.OrigEnd != n.OrigStart && n.Align[0].Start != n.Align[0].End)
+}
+
 // TransformRange is tokenizers' transform_range over the normalized byte
 // range [s, e).
 func (n *String) TransformRange(s, e int, dest []Change, initialOffset int) {
+	if initialOffset == 0 && n.sameShape(s, e, dest) {
+		return
+	}
 	old := n.Norm[s:e]
 	pos := 0 // byte position in old of the next replaced character
 	for k := 0; k < initialOffset && pos < len(old); k++ {
 		_, size := utf8.DecodeRuneInString(old[pos:])
 		pos += size
 	}
+	// The output's exact size, so that the text and its alignments are
+	// each one allocation (the hot path of most normalizers).
+	size := 0
+	for _, ch := range dest {
+		if l := utf8.RuneLen(ch.R); l > 0 {
+			size += l
+		} else {
+			size += 3
+		}
+	}
+	whole := s == 0 && e == len(n.Norm)
 	var b strings.Builder
-	b.Grow(len(old))
-	aligns := make([]Span, 0, len(old))
+	b.Grow(size)
+	var aligns []Span
+	if whole {
+		aligns = make([]Span, 0, size)
+	} else {
+		aligns = make([]Span, 0, len(n.Align)-(e-s)+size)
+		aligns = append(aligns, n.Align[:s]...)
+	}
 	for _, ch := range dest {
 		idx := s + pos
 		var a Span
@@ -121,17 +151,167 @@ func (n *String) TransformRange(s, e int, dest []Change, initialOffset int) {
 			aligns = append(aligns, a)
 		}
 	}
-	na := make([]Span, 0, len(n.Align)-(e-s)+len(aligns))
-	na = append(na, n.Align[:s]...)
-	na = append(na, aligns...)
-	na = append(na, n.Align[e:]...)
-	n.Align = na
+	if whole {
+		n.Align = aligns
+		n.Norm = b.String()
+		return
+	}
+	n.Align = append(aligns, n.Align[e:]...)
 	n.Norm = n.Norm[:s] + b.String() + n.Norm[e:]
+}
+
+// ByteMap is Transform with, for each character, one output character per
+// byte (m of the byte): the first replaces the character, the others are
+// inserted after it. It writes the result directly (the byte-level
+// pre-tokenizer's hot path) and returns false, doing nothing, where
+// Transform's edge cases apply (leading characters with empty spans, an
+// empty original range): the caller then runs Transform.
+func (n *String) ByteMap(m *[256]rune) bool {
+	if n.OrigEnd == n.OrigStart || len(n.Align) == 0 || n.Align[0].Start == n.Align[0].End {
+		return false
+	}
+	s := n.Norm
+	size := 0
+	for i := 0; i < len(s); i++ {
+		size += utf8.RuneLen(m[s[i]])
+	}
+	var out strings.Builder
+	out.Grow(size)
+	al := make([]Span, 0, size)
+	for i := 0; i < len(s); {
+		w := 1
+		if s[i] >= utf8.RuneSelf {
+			_, w = utf8.DecodeRuneInString(s[i:])
+		}
+		for k := 0; k < w; k++ {
+			r := m[s[i+k]]
+			a := n.Align[i] // the character's first byte replaces it
+			if k > 0 {
+				a = n.Align[i+w-1] // the others are inserted after it
+			}
+			if r < utf8.RuneSelf {
+				out.WriteByte(byte(r))
+				al = append(al, a)
+				continue
+			}
+			out.WriteRune(r)
+			for range utf8.RuneLen(r) {
+				al = append(al, a)
+			}
+		}
+		i += w
+	}
+	n.Norm = out.String()
+	n.Align = al
+	return true
+}
+
+// ReplaceSpaces is Replace(FindString(n.Norm, " "), rep) followed, when
+// prepend is true, by Prepend(rep), in one pass (Metaspace's hot path).
+// prepend must be false when n.Norm starts with a space (the replaced
+// space already starts it) and rep must be valid UTF-8.
+func (n *String) ReplaceSpaces(rep string, prepend bool) {
+	s := n.Norm
+	if s == "" {
+		return
+	}
+	spaces := strings.Count(s, " ")
+	size := len(s) + spaces*(len(rep)-1)
+	if prepend {
+		size += len(rep)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	al := make([]Span, 0, size)
+	i := 0
+	if prepend {
+		// Prepend: the first character of rep replaces the first character
+		// (its span), the others and that character are inserted after it
+		// (the span of its last byte).
+		_, first := utf8.DecodeRuneInString(s)
+		last := n.Align[first-1]
+		for k, c := range rep {
+			a := last
+			if k == 0 {
+				a = n.Align[0]
+			}
+			b.WriteRune(c)
+			for range utf8.RuneLen(c) {
+				al = append(al, a)
+			}
+		}
+		b.WriteString(s[:first])
+		for range first {
+			al = append(al, last)
+		}
+		i = first
+	}
+	for ; i < len(s); i++ {
+		if s[i] == ' ' {
+			// Replace: the content takes the span of the match's last byte
+			b.WriteString(rep)
+			for range len(rep) {
+				al = append(al, n.Align[i])
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+		al = append(al, n.Align[i])
+	}
+	n.Norm = b.String()
+	n.Align = al
+}
+
+// sameShape is TransformRange's fast path for a character-for-character
+// replacement (every change replaces the next character, one change per
+// character of [s, e)) where each new character has its old one's UTF-8
+// length: each new character takes the span of the old one's first byte,
+// so only the text is rebuilt and the alignments keep their layout. It
+// returns false, doing nothing, when dest is not of that shape.
+func (n *String) sameShape(s, e int, dest []Change) bool {
+	old := n.Norm[s:e]
+	if len(dest) > len(old) {
+		return false
+	}
+	pos, k := 0, 0
+	for ; pos < len(old) && k < len(dest); k++ {
+		ch := dest[k]
+		_, size := utf8.DecodeRuneInString(old[pos:])
+		if ch.C != 0 || utf8.RuneLen(ch.R) != size {
+			return false
+		}
+		pos += size
+	}
+	if k != len(dest) || pos != len(old) {
+		return false
+	}
+	b := make([]byte, 0, len(n.Norm))
+	b = append(b, n.Norm[:s]...)
+	al := make([]Span, len(n.Align))
+	copy(al, n.Align)
+	pos = s
+	for _, ch := range dest {
+		size := utf8.RuneLen(ch.R)
+		b = utf8.AppendRune(b, ch.R)
+		for i := pos + 1; i < pos+size; i++ {
+			al[i] = al[pos]
+		}
+		pos += size
+	}
+	b = append(b, n.Norm[e:]...)
+	n.Norm = string(b)
+	n.Align = al
+	return true
 }
 
 // Slice returns the part [s, e) of the normalized string (byte offsets on
 // character boundaries) as its own String, as NormalizedString::slice does.
 func (n *String) Slice(s, e int) *String {
+	v := n.slice(s, e)
+	return &v
+}
+
+func (n *String) slice(s, e int) String {
 	o, _ := n.OrigSpan(s, e)
 	if s == e {
 		o = Span{n.OrigStart, n.OrigStart}
@@ -139,11 +319,23 @@ func (n *String) Slice(s, e int) *String {
 			o = Span{n.Align[s].Start, n.Align[s].Start}
 		}
 	}
-	return &String{Norm: n.Norm[s:e], Align: n.Align[s:e:e], OrigStart: o.Start, OrigEnd: o.End}
+	return String{Norm: n.Norm[s:e], Align: n.Align[s:e:e], OrigStart: o.Start, OrigEnd: o.End}
 }
 
 // Filter keeps the characters for which keep is true (NormalizedString::filter).
 func (n *String) Filter(keep func(rune) bool) {
+	if n.Unchanged() {
+		all := true
+		for _, c := range n.Norm {
+			if !keep(c) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return
+		}
+	}
 	removed, removedStart := 0, 0
 	var tr []Change
 	var last rune
@@ -169,6 +361,18 @@ func (n *String) Filter(keep func(rune) bool) {
 
 // Map replaces every character by f of it (NormalizedString::map).
 func (n *String) Map(f func(rune) rune) {
+	if n.Unchanged() {
+		same := true
+		for _, c := range n.Norm {
+			if f(c) != c {
+				same = false
+				break
+			}
+		}
+		if same {
+			return
+		}
+	}
 	tr := make([]Change, 0, len(n.Norm))
 	for _, c := range n.Norm {
 		tr = append(tr, Change{f(c), 0})
@@ -217,21 +421,29 @@ func (n *String) Append(s string) {
 
 // Strip removes leading and/or trailing whitespace (isSpace decides).
 func (n *String) Strip(left, right bool, isSpace func(rune) bool) {
-	rs := []rune(n.Norm)
 	lead, trail := 0, 0
 	if left {
-		for lead < len(rs) && isSpace(rs[lead]) {
+		for _, c := range n.Norm {
+			if !isSpace(c) {
+				break
+			}
 			lead++
 		}
 	}
 	if right {
-		for trail < len(rs) && isSpace(rs[len(rs)-1-trail]) {
-			trail++
+		for rest := n.Norm; rest != ""; trail++ {
+			c, size := utf8.DecodeLastRuneInString(rest)
+			if !isSpace(c) {
+				break
+			}
+			rest = rest[:len(rest)-size]
 		}
 	}
 	if lead == 0 && trail == 0 {
 		return
 	}
+	rs := []rune(n.Norm)
+	lead, trail = min(lead, len(rs)), min(trail, len(rs))
 	var tr []Change
 	count := len(rs)
 	for i, c := range rs {
@@ -270,11 +482,17 @@ const (
 // cover of the text that Pattern::find_matches returns), as
 // NormalizedString::split does.
 func (n *String) Split(ms []Match, b Behavior) []*String {
+	if len(ms) == 1 && !ms[0].Hit && ms[0].Start == 0 && ms[0].End == len(n.Norm) && n.Norm != "" {
+		// One piece, the whole string: n itself when its slice would be n.
+		if o, _ := n.OrigSpan(0, len(n.Norm)); o.Start == n.OrigStart && o.End == n.OrigEnd {
+			return []*String{n}
+		}
+	}
 	type sp struct {
 		s, e   int
 		remove bool
 	}
-	var splits []sp
+	splits := make([]sp, 0, len(ms))
 	switch b {
 	case Isolated:
 		for _, m := range ms {
@@ -320,9 +538,11 @@ func (n *String) Split(ms []Match, b Behavior) []*String {
 		}
 	}
 	out := make([]*String, 0, len(splits))
-	for _, s := range splits {
+	block := make([]String, len(splits)) // one allocation for all pieces
+	for i, s := range splits {
 		if !s.remove {
-			out = append(out, n.Slice(s.s, s.e))
+			block[i] = n.slice(s.s, s.e)
+			out = append(out, &block[i])
 		}
 	}
 	return out
@@ -377,7 +597,7 @@ func FindSpans(s string, next func(s string, from int) (int, int, bool)) []Match
 	if s == "" {
 		return []Match{{0, 0, false}}
 	}
-	var ms []Match
+	ms := make([]Match, 0, len(s)/3+2)
 	prev := 0
 	for from := 0; from <= len(s); {
 		a, b, ok := next(s, from)
@@ -416,8 +636,16 @@ func (n *String) Replace(ms []Match, content string) {
 	if !hit {
 		return
 	}
+	size := len(n.Norm)
+	for _, m := range ms {
+		if m.Hit {
+			size += len(content) - (m.End - m.Start)
+		}
+	}
+	size = max(size, 0)
 	var b strings.Builder
-	var na []Span
+	b.Grow(size)
+	na := make([]Span, 0, size)
 	last := 0
 	for _, m := range ms {
 		if !m.Hit {

@@ -69,6 +69,9 @@ func (b ByteLevel) PreTokenize(ps []*normstr.String) []*normstr.String {
 // ByteMap rewrites every byte of n as its alphabet character, the first
 // byte of a character replacing it and the others inserted.
 func ByteMap(n *normstr.String) {
+	if n.ByteMap(&ByteChar) {
+		return
+	}
 	tr := make([]normstr.Change, 0, len(n.Norm))
 	s := n.Norm
 	for i := 0; i < len(s); {

@@ -29,19 +29,30 @@ type Metaspace struct {
 func (m Metaspace) PreTokenize(ps []*normstr.String) []*normstr.String {
 	rep := string(m.Replacement)
 	return split(ps, func(n *normstr.String) []*normstr.String {
-		if strings.IndexByte(n.Norm, ' ') >= 0 {
-			n.Replace(normstr.FindString(n.Norm, " "), rep)
-		}
-		first, _ := utf8.DecodeRuneInString(n.Norm)
-		starts := n.Norm != "" && first == m.Replacement
-		switch m.Scheme {
-		case PrependAlways:
-			if !starts {
-				n.Prepend(rep)
+		if m.Replacement != ' ' && m.Replacement != utf8.RuneError && n.Norm != "" {
+			// Replace and Prepend in one pass: after the replacement the
+			// text starts with rep when it started with rep or a space.
+			first, _ := utf8.DecodeRuneInString(n.Norm)
+			starts := first == m.Replacement || n.Norm[0] == ' '
+			prepend := !starts && (m.Scheme == PrependAlways || (m.Scheme == PrependFirst && n.OrigStart == 0))
+			if prepend || strings.IndexByte(n.Norm, ' ') >= 0 {
+				n.ReplaceSpaces(rep, prepend)
 			}
-		case PrependFirst:
-			if !starts && n.OrigStart == 0 {
-				n.Prepend(rep)
+		} else {
+			if strings.IndexByte(n.Norm, ' ') >= 0 {
+				n.Replace(normstr.FindString(n.Norm, " "), rep)
+			}
+			first, _ := utf8.DecodeRuneInString(n.Norm)
+			starts := n.Norm != "" && first == m.Replacement
+			switch m.Scheme {
+			case PrependAlways:
+				if !starts {
+					n.Prepend(rep)
+				}
+			case PrependFirst:
+				if !starts && n.OrigStart == 0 {
+					n.Prepend(rep)
+				}
 			}
 		}
 		if !m.Split {
