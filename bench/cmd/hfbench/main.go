@@ -686,7 +686,9 @@ func run(ctx context.Context, c *config) error {
 	if err := os.WriteFile(c.jsonOut, raw, 0o644); err != nil {
 		return err
 	}
-	if err := plot(ctx, py, c.jsonOut, c.plot); err != nil {
+	if len(rep.Cells) == 0 {
+		logf("plot: none (no end-to-end cells in this run)")
+	} else if err := plot(ctx, py, c.jsonOut, c.plot); err != nil {
 		logf("plot: %v", err)
 		rep.PlotErr = err.Error()
 	}
