@@ -44,6 +44,10 @@ func (m *Model) Native() bool { return m.Export == nil }
 // export.
 func (m *Model) Attention() string { return m.attn }
 
+// Fast reports the fast-mode kernels the model runs (WithFast);
+// torch.FastOff is exact mode.
+func (m *Model) Fast() torch.FastKernels { return m.module.Fast() }
+
 // Source says what runs: "native distilbert (sdpa attention)" or
 // "TorchScript export hfpipe-....pt".
 func (m *Model) Source() string {
@@ -226,8 +230,11 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 		return nil, err
 	}
 	arch, archErr := nativeArch(cfg)
+	if o.Fast != torch.FastOff && (device.IsCUDA() || dtype != torch.Float32) {
+		return nil, fmt.Errorf("hf: fast mode (WithFast) runs on the CPU in float32, not %s on %s: drop WithFast, or WithDevice/WithDType", dtype, device)
+	}
 	if !o.TorchScript && archErr == nil && hasWeights(dir) {
-		module, err := loadNative(dir, cfg, arch, head, device, dtype, o.Attention)
+		module, err := loadNative(dir, cfg, arch, head, device, dtype, o.Attention, o.Fast)
 		if err != nil {
 			return nil, err
 		}
@@ -237,6 +244,15 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 		}
 		return &Model{Config: cfg, Dir: dir, head: head, device: device, dtype: dtype, module: module,
 			inputs: arch.Inputs, maxLen: nativeMaxLength(cfg), attn: attn, source: "native " + cfg.ModelType}, nil
+	}
+	if o.Fast != torch.FastOff {
+		why := "WithTorchScript was given"
+		if archErr != nil {
+			why = fmt.Sprintf("model_type %q has no native code", cfg.ModelType)
+		} else if !hasWeights(dir) {
+			why = "the folder has no weights to run natively"
+		}
+		return nil, fmt.Errorf("hf: fast mode (WithFast) applies to native models; %s would run from a TorchScript export (%s): drop WithFast", dir, why)
 	}
 	if o.Attention != "" {
 		return nil, fmt.Errorf("hf: WithAttention(%q) applies to native models; %s runs from a TorchScript export, whose attention was fixed when it was traced", o.Attention, dir)

@@ -30,7 +30,8 @@ type Module struct {
 	path    string
 	device  Device
 	nbytes  int64
-	native  bool // LoadNative's: nbytes counts weights that may lie in a file's pages
+	native  bool        // LoadNative's: nbytes counts weights that may lie in a file's pages
+	fast    FastKernels // LoadNative's fast-mode kernels (FastOff: exact)
 	cleanup runtime.Cleanup
 	stats   moduleStats
 }
