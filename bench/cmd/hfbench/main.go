@@ -389,7 +389,8 @@ func (r *runner) runCell(ctx context.Context, cell *cellOut, model string, peer 
 	// Two Go processes, one per loader: the native model (what hfpipe
 	// loads by default, and what every Go/Python ratio uses) and the
 	// folder's TorchScript export, the same run otherwise.
-	for _, loader := range []string{loaderNative, loaderTorchScript} {
+	// And a third: the native model in fast mode (hf.WithFast).
+	for _, loader := range []string{loaderNative, loaderTorchScript, loaderFast} {
 		j := job
 		j.Loader = loader
 		if err := goProc("go-"+loader, j); err != nil {
@@ -471,6 +472,9 @@ func (r *runner) runCell(ctx context.Context, cell *cellOut, model string, peer 
 		case "go-" + loaderTorchScript:
 			cell.TS, cell.TSChild = new(cellResult), new(child)
 			*cell.TSChild, err = p.finish(cell.TS)
+		case "go-" + loaderFast:
+			cell.Fast, cell.FastChild = new(cellResult), new(child)
+			*cell.FastChild, err = p.finish(cell.Fast)
 		case "python":
 			cell.PyChild, err = p.finish(&cell.Py)
 		case "python-b":
