@@ -37,6 +37,7 @@ func TestNativeFast(t *testing.T) {
 	require.NoError(t, err)
 	defer exact.Close()
 	assert.Equal(t, torch.FastOff, exact.Fast(), "exact mode is the default")
+	assert.Equal(t, int64(0), exact.Stats().Forwards, "the warm-up pass at load is not counted")
 	want := logits(exact)
 	scale := 0.0
 	for _, x := range want {
