@@ -36,7 +36,7 @@
 // case in third_party/tools/bench_python.py, the peer in hugotcell
 // (bench/peer/hugot, built into bench/tmp/peer), one process per side,
 // loader and case, so peak RSS and warm-up are per case and side; the
-// processes of a cell (Go native, Go TorchScript, two identical Python
+// processes of a cell (Go native, Go TorchScript, Go fast mode, two identical Python
 // ones, the second an A/A noise floor, and hugot) take turns repetition by
 // repetition (see serveCell).
 package main
@@ -362,7 +362,7 @@ func (p *proc) kill() {
 	}
 }
 
-// runCell measures one cell: the processes (Go native, Go TorchScript,
+// runCell measures one cell: the processes (Go native, Go TorchScript, Go fast,
 // Python A, Python B and, where set up, the peer hugot) take turns,
 // command by command, so that a busy machine slows them alike; each
 // repetition starts with a different process. The peer times the
