@@ -44,6 +44,10 @@ func (m *Model) Native() bool { return m.Export == nil }
 // export.
 func (m *Model) Attention() string { return m.attn }
 
+// Fast reports the fast-mode kernels the model runs (WithFast);
+// torch.FastOff is exact mode.
+func (m *Model) Fast() torch.FastKernels { return m.module.Fast() }
+
 // Source says what runs: "native distilbert (sdpa attention)" or
 // "TorchScript export hfpipe-....pt".
 func (m *Model) Source() string {
@@ -226,8 +230,11 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 		return nil, err
 	}
 	arch, archErr := nativeArch(cfg)
+	if o.Fast != torch.FastOff && (device.IsCUDA() || dtype != torch.Float32) {
+		return nil, fmt.Errorf("hf: fast mode (WithFast) runs on the CPU in float32, not %s on %s: drop WithFast, or WithDevice/WithDType", dtype, device)
+	}
 	if !o.TorchScript && archErr == nil && hasWeights(dir) {
-		module, err := loadNative(dir, cfg, arch, head, device, dtype, o.Attention)
+		module, err := loadNative(dir, cfg, arch, head, device, dtype, o.Attention, o.Fast)
 		if err != nil {
 			return nil, err
 		}
@@ -235,8 +242,22 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 		if attn == "" {
 			attn = arch.Attention[0]
 		}
-		return &Model{Config: cfg, Dir: dir, head: head, device: device, dtype: dtype, module: module,
-			inputs: arch.Inputs, maxLen: nativeMaxLength(cfg), attn: attn, source: "native " + cfg.ModelType}, nil
+		m := &Model{Config: cfg, Dir: dir, head: head, device: device, dtype: dtype, module: module,
+			inputs: arch.Inputs, maxLen: nativeMaxLength(cfg), attn: attn, source: "native " + cfg.ModelType}
+		if err := m.warmUp(ctx); err != nil {
+			module.Close()
+			return nil, fmt.Errorf("hf: a first forward pass of %s: %w", dir, err)
+		}
+		return m, nil
+	}
+	if o.Fast != torch.FastOff {
+		why := "WithTorchScript was given"
+		if archErr != nil {
+			why = fmt.Sprintf("model_type %q has no native code", cfg.ModelType)
+		} else if !hasWeights(dir) {
+			why = "the folder has no weights to run natively"
+		}
+		return nil, fmt.Errorf("hf: fast mode (WithFast) applies to native models; %s would run from a TorchScript export (%s): drop WithFast", dir, why)
 	}
 	if o.Attention != "" {
 		return nil, fmt.Errorf("hf: WithAttention(%q) applies to native models; %s runs from a TorchScript export, whose attention was fixed when it was traced", o.Attention, dir)
@@ -287,6 +308,39 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 	}
 	return &Model{Config: cfg, Export: info, Dir: dir, head: head, device: device, dtype: dtype, module: module,
 		inputs: info.Inputs, maxLen: maxLen, source: "TorchScript export " + info.File}, nil
+}
+
+// warmUp runs a native model once on a two-token input, so that the
+// first real call costs what later ones do (torch.Module.WarmUp): without
+// it, the first pass of a 66M-parameter model on the CPU took twice as
+// long as the second.
+func (m *Model) warmUp(ctx context.Context) error {
+	shape := []int64{1, 2}
+	if m.head == HeadMultipleChoice {
+		shape = []int64{1, 1, 2} // [batch, choices, seq]
+	}
+	var vals []torch.Value
+	defer func() { torch.CloseValue(torch.Tuple(vals)) }()
+	for _, name := range m.inputs {
+		data := []int64{0, 0} // token 0 and type 0 exist in every vocabulary
+		if name == "attention_mask" {
+			data = []int64{1, 1}
+		}
+		t, err := torch.FromSlice(data, shape...)
+		if err != nil {
+			return err
+		}
+		if m.device.IsCUDA() {
+			c, err := t.To(m.device)
+			t.Close()
+			if err != nil {
+				return err
+			}
+			t = c
+		}
+		vals = append(vals, t)
+	}
+	return m.module.WarmUp(ctx, vals...)
 }
 
 // pytorchWeightFiles are the files of PyTorch-format weights, single or

@@ -43,3 +43,21 @@ func WithAttention(impl string) Option { return func(o *Options) { o.Attention =
 // version unless LIBTORCH_BYPASS_VERSION_CHECK is set. Whether such an
 // export loads, and computes the same numbers, is then up to libtorch.
 func WithoutTorchVersionCheck() Option { return func(o *Options) { o.NoTorchVersionCheck = true } }
+
+// WithFast loads a native model in fast mode: on the CPU, in float32, its
+// linear layers multiply in bfloat16 over weights converted and packed for
+// oneDNN once at load (torch.FastBFloat16), while embeddings, layer norm,
+// softmax, attention and activations stay float32. Fast mode changes the
+// numbers slightly for a lot of speed (most on CPUs with AVX512-BF16 or
+// AMX): outputs are no longer bitwise those of transformers, and labels can
+// differ from exact mode's on inputs whose top scores nearly tie. Exact mode
+// (without WithFast) is the default. WithFast needs a native model on the
+// CPU in float32: loading a TorchScript export, a CUDA device or another
+// dtype with it is an error.
+func WithFast() Option { return func(o *Options) { o.Fast = torch.FastKernelSets()[0] } }
+
+// WithFastKernels is WithFast with a chosen kernel set: torch.FastBFloat16
+// (WithFast's), torch.FastInt8 (int8 dynamic quantisation: faster still,
+// further from exact mode) or torch.FastFloat32Packed (float32 over packed
+// weights: closest to exact mode, least speed). torch.FastOff is exact mode.
+func WithFastKernels(k torch.FastKernels) Option { return func(o *Options) { o.Fast = k } }

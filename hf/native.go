@@ -42,7 +42,7 @@ func nativeArch(cfg *Config) (*models.Arch, error) {
 // loadNative builds the native model of head from the checkpoint in dir:
 // its tensors are memory-mapped and used in place (cast and moved only
 // where dtype or device differ), as transformers' from_pretrained uses them.
-func loadNative(dir string, cfg *Config, arch *models.Arch, head Head, device torch.Device, dtype torch.DType, attn string) (*torch.Module, error) {
+func loadNative(dir string, cfg *Config, arch *models.Arch, head Head, device torch.Device, dtype torch.DType, attn string, fast torch.FastKernels) (*torch.Module, error) {
 	kv, err := arch.Config(cfg.raw, string(head), attn)
 	if err != nil {
 		return nil, fmt.Errorf("hf: %s: %w", cfg.Path, err)
@@ -95,7 +95,7 @@ func loadNative(dir string, cfg *Config, arch *models.Arch, head Head, device to
 	if _, ok := tensors["pooler.dense.weight"]; ok {
 		kv["pooler"] = "true"
 	}
-	module, err := torch.LoadNative(arch.Native, kv, tensors, device, dtype)
+	module, err := torch.LoadNative(arch.Native, kv, tensors, device, dtype, torch.WithFastKernels(fast))
 	if err != nil {
 		return nil, fmt.Errorf("hf: building the native %s model of %s for %s: %w", cfg.ModelType, dir, head, err)
 	}

@@ -33,6 +33,8 @@ type Options struct {
 	NoTorchVersionCheck bool
 	TorchScript         bool
 	Attention           string
+	// Fast selects fast mode's kernels (WithFast); "" is exact mode.
+	Fast torch.FastKernels
 }
 
 // Option sets one of the [Options].

@@ -73,6 +73,9 @@ type Options struct {
 	// NoBucketing keeps batches in input order instead of grouping inputs
 	// of similar length (results are in input order either way).
 	NoBucketing bool
+	// Fast loads the model in fast mode (hf.WithFast): faster on the CPU,
+	// numbers slightly different from transformers'.
+	Fast bool
 	// HF are the loading options (Hub, revision, cache, exporter).
 	HF []hf.Option
 	// Defaults are call options applied before each call's own
@@ -91,6 +94,14 @@ func WithDevice(d torch.Device) Option { return func(o *Options) { o.Device = d 
 
 // WithDType runs the model in dt (float16 needs CUDA).
 func WithDType(dt torch.DType) Option { return func(o *Options) { o.DType = dt } }
+
+// WithFast loads the model in fast mode (hf.WithFast): on the CPU, in
+// float32, matrix products in bfloat16 over weights packed once at load.
+// Scores differ slightly from transformers' (exact mode, the default), and
+// a label can flip where the top scores nearly tie. It needs a natively
+// run model; for another fast-mode kernel set, pass
+// WithHF(hf.WithFastKernels(...)).
+func WithFast() Option { return func(o *Options) { o.Fast = true } }
 
 // WithBatchSize sets how many inputs one forward pass takes.
 func WithBatchSize(n int) Option { return func(o *Options) { o.BatchSize = n } }
@@ -175,6 +186,8 @@ func partsOptions(task, ctor string, tok *tokenizer.Tokenizer, m *hf.Model, load
 		return nil, fmt.Errorf("pipeline: %s: WithDevice(%s) but the model is loaded on %s: load it with hf.WithDevice(%s), or leave WithDevice out", task, o.Device, m.Device(), o.Device)
 	case o.DType != m.DType():
 		return nil, fmt.Errorf("pipeline: %s: WithDType(%s) but the model is loaded in %s: load it with hf.WithDType(%s), or leave WithDType out", task, o.DType, m.DType(), o.DType)
+	case o.Fast && m.Fast() == torch.FastOff:
+		return nil, fmt.Errorf("pipeline: %s: WithFast but the model is loaded in exact mode: load it with hf.WithFast(), or leave WithFast out", task)
 	}
 	return o, nil
 }
@@ -212,7 +225,11 @@ func (o *Options) maxLength(tok *tokenizer.Tokenizer, m *hf.Model) int {
 }
 
 func (o *Options) hfOptions() []hf.Option {
-	out := append([]hf.Option{hf.WithDevice(o.Device)}, o.HF...)
+	out := []hf.Option{hf.WithDevice(o.Device)}
+	if o.Fast {
+		out = append(out, hf.WithFast()) // before o.HF: hf.WithFastKernels there wins
+	}
+	out = append(out, o.HF...)
 	if o.DType != 0 {
 		out = append(out, hf.WithDType(o.DType))
 	}

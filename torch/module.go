@@ -30,7 +30,8 @@ type Module struct {
 	path    string
 	device  Device
 	nbytes  int64
-	native  bool // LoadNative's: nbytes counts weights that may lie in a file's pages
+	native  bool        // LoadNative's: nbytes counts weights that may lie in a file's pages
+	fast    FastKernels // LoadNative's fast-mode kernels (FastOff: exact)
 	cleanup runtime.Cleanup
 	stats   moduleStats
 }
@@ -186,6 +187,27 @@ func (m *Module) Forward(ctx context.Context, inputs ...Value) (Value, error) {
 	v, err := fromIValue(res.out)
 	m.record(start, res, err != nil)
 	return v, err
+}
+
+// WarmUp runs one forward pass on inputs (any small valid ones) and drops
+// its output, so that what a module's first pass pays once (page faults on
+// weights in a file's pages, oneDNN's and MKL's kernel set-up, the forward
+// thread's start, the allocator's first pages) is paid before the first real
+// call; outputs of later passes are the same bits with or without it. Stats
+// do not count the pass: call WarmUp before other goroutines use the module.
+func (m *Module) WarmUp(ctx context.Context, inputs ...Value) error {
+	before := m.Stats()
+	out, err := m.Forward(ctx, inputs...)
+	if err != nil {
+		return err
+	}
+	CloseValue(out)
+	after := m.Stats()
+	m.stats.forwards.Add(before.Forwards - after.Forwards)
+	m.stats.failures.Add(before.Failures - after.Failures)
+	m.stats.computeNS.Add(int64(before.ComputeTime - after.ComputeTime))
+	m.stats.callNS.Add(int64(before.CallTime - after.CallTime))
+	return nil
 }
 
 // passResult is what the shim reports about a forward pass.

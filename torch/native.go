@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -37,15 +38,35 @@ func NativeArchitectures() []string {
 // in the file's pages). The module holds its own references: the caller
 // may close the weight tensors afterwards.
 //
+// Options: [WithFastKernels] runs the linear layers with fast mode's
+// kernels (CPU, float32 only), which changes the numbers slightly.
+//
 // The module's Forward takes int64 input_ids and attention_mask (and, for
 // architectures that read them, token_type_ids) and returns the head's
 // output tensor, or a Tuple of them. A pass whose ctx ends stops before its
 // next layer.
-func LoadNative(arch string, config map[string]string, weights map[string]*Tensor, device Device, dtype DType) (*Module, error) {
+func LoadNative(arch string, config map[string]string, weights map[string]*Tensor, device Device, dtype DType, opts ...NativeOption) (*Module, error) {
 	if err := CheckDevice(device); err != nil {
 		return nil, err
 	}
 	device = canonicalDevice(device)
+	var o nativeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.fast != FastOff {
+		if !slices.Contains(FastKernelSets(), o.fast) {
+			return nil, fmt.Errorf("torch: load native %s: fast kernels %q are not one of %v", arch, o.fast, FastKernelSets())
+		}
+		if device.IsCUDA() || dtype != Float32 {
+			return nil, fmt.Errorf("torch: load native %s: fast mode runs on the CPU in float32, not %s on %s (on CUDA or for a smaller dtype, load in exact mode with that dtype)", arch, dtype, device)
+		}
+		if _, taken := config[fastKey]; taken {
+			return nil, fmt.Errorf("torch: load native %s: config key %s is reserved for fast mode", arch, fastKey)
+		}
+		config = maps.Clone(config)
+		config[fastKey] = string(o.fast)
+	}
 	keys := make([]string, 0, len(config))
 	for k := range config {
 		keys = append(keys, k)
@@ -105,7 +126,7 @@ func LoadNative(arch string, config map[string]string, weights map[string]*Tenso
 		C.hp_module_free(h)
 		return nil, err
 	}
-	m := &Module{h: h, path: "native " + arch, device: device, nbytes: int64(nb) + moduleOverhead, native: true}
+	m := &Module{h: h, path: "native " + arch, device: device, nbytes: int64(nb) + moduleOverhead, native: true, fast: o.fast}
 	nativeAlloc(m.nbytes)
 	m.cleanup = runtime.AddCleanup(m, freeModule, moduleRef{h, m.nbytes})
 	return m, nil
@@ -114,3 +135,46 @@ func LoadNative(arch string, config map[string]string, weights map[string]*Tenso
 // Native reports whether the module runs a native architecture (LoadNative)
 // rather than a TorchScript file.
 func (m *Module) Native() bool { return m.native }
+
+// Fast reports the fast-mode kernels the module runs ([FastOff]: exact
+// mode, or a TorchScript module).
+func (m *Module) Fast() FastKernels { return m.fast }
+
+// FastKernels names a set of fast-mode kernels for a native model's linear
+// layers. Fast mode trades exactness for speed on the CPU: its outputs are
+// close to exact mode's (the same labels on nearly every input) but not
+// bitwise equal to eager transformers. Layers with fewer than 32 outputs
+// (classifier heads) stay exact.
+type FastKernels string
+
+const (
+	// FastOff is exact mode: the same ATen operations as transformers.
+	FastOff FastKernels = ""
+	// FastBFloat16 multiplies in bfloat16 over oneDNN-packed bfloat16
+	// weights (converted once at load), accumulating in float32; inputs are
+	// rounded to bfloat16 and outputs returned as float32, and every other
+	// operation (embeddings, layer norm, softmax, attention, activations,
+	// residual sums) stays float32. Fast on CPUs with AVX512-BF16 or AMX.
+	FastBFloat16 FastKernels = "bf16"
+	// FastInt8 is int8 dynamic quantisation (fbgemm): weights quantised
+	// per output channel at load, activations per tensor at each call.
+	FastInt8 FastKernels = "int8"
+	// FastFloat32Packed multiplies in float32 over oneDNN-packed weights:
+	// full precision, another summation order than at::linear.
+	FastFloat32Packed FastKernels = "f32-packed"
+)
+
+// FastKernelSets lists the fast-mode kernel sets, the default first.
+func FastKernelSets() []FastKernels { return []FastKernels{FastBFloat16, FastInt8, FastFloat32Packed} }
+
+// NativeOption configures [LoadNative].
+type NativeOption func(*nativeOptions)
+
+type nativeOptions struct{ fast FastKernels }
+
+// WithFastKernels makes [LoadNative] run the linear layers with the given
+// fast-mode kernels ([FastOff]: exact mode, the default).
+func WithFastKernels(k FastKernels) NativeOption { return func(o *nativeOptions) { o.fast = k } }
+
+// fastKey carries the kernel set to the shim in the config entries.
+const fastKey = "_fast"

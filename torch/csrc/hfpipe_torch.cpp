@@ -860,6 +860,15 @@ char *hp_native_load(const char *arch, const char *const *keys, const char *cons
     if (keys[i] == nullptr || values[i] == nullptr) return error_msg("config entry " + std::to_string(i) + " is nil");
     kv[keys[i]] = values[i];
   }
+  // "_fast" is no architecture's key: it selects fast mode's kernels.
+  auto fast = hfpipe::native::Fast::Off;
+  if (auto it = kv.find("_fast"); it != kv.end()) {
+    fast = hfpipe::native::parse_fast(it->second);
+    kv.erase(it);
+  }
+  if (fast != hfpipe::native::Fast::Off && (d.type() != at::kCPU || compute != at::kFloat)) {
+    return error_msg("fast mode runs on the CPU in float32 (on CUDA, or for a smaller dtype, use float16/bfloat16 in exact mode)");
+  }
   std::unordered_map<std::string, at::Tensor> w;
   size_t nbytes = 0;
   {
@@ -877,7 +886,7 @@ char *hp_native_load(const char *arch, const char *const *keys, const char *cons
     }
   }
   hfpipe::native::Config cfg(std::move(kv));
-  hfpipe::native::Weights weights(std::move(w));
+  hfpipe::native::Weights weights(std::move(w), fast);
   std::shared_ptr<hfpipe::native::Model> model;
   {
     c10::InferenceMode guard;

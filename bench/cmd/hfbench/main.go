@@ -36,7 +36,7 @@
 // case in third_party/tools/bench_python.py, the peer in hugotcell
 // (bench/peer/hugot, built into bench/tmp/peer), one process per side,
 // loader and case, so peak RSS and warm-up are per case and side; the
-// processes of a cell (Go native, Go TorchScript, two identical Python
+// processes of a cell (Go native, Go TorchScript, Go fast mode, two identical Python
 // ones, the second an A/A noise floor, and hugot) take turns repetition by
 // repetition (see serveCell).
 package main
@@ -362,7 +362,7 @@ func (p *proc) kill() {
 	}
 }
 
-// runCell measures one cell: the processes (Go native, Go TorchScript,
+// runCell measures one cell: the processes (Go native, Go TorchScript, Go fast,
 // Python A, Python B and, where set up, the peer hugot) take turns,
 // command by command, so that a busy machine slows them alike; each
 // repetition starts with a different process. The peer times the
@@ -389,7 +389,8 @@ func (r *runner) runCell(ctx context.Context, cell *cellOut, model string, peer 
 	// Two Go processes, one per loader: the native model (what hfpipe
 	// loads by default, and what every Go/Python ratio uses) and the
 	// folder's TorchScript export, the same run otherwise.
-	for _, loader := range []string{loaderNative, loaderTorchScript} {
+	// And a third: the native model in fast mode (hf.WithFast).
+	for _, loader := range []string{loaderNative, loaderTorchScript, loaderFast} {
 		j := job
 		j.Loader = loader
 		if err := goProc("go-"+loader, j); err != nil {
@@ -471,6 +472,9 @@ func (r *runner) runCell(ctx context.Context, cell *cellOut, model string, peer 
 		case "go-" + loaderTorchScript:
 			cell.TS, cell.TSChild = new(cellResult), new(child)
 			*cell.TSChild, err = p.finish(cell.TS)
+		case "go-" + loaderFast:
+			cell.Fast, cell.FastChild = new(cellResult), new(child)
+			*cell.FastChild, err = p.finish(cell.Fast)
 		case "python":
 			cell.PyChild, err = p.finish(&cell.Py)
 		case "python-b":

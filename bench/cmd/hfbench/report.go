@@ -79,6 +79,11 @@ type cellOut struct {
 	// ONNX export, end to end only; nil where the run had no peer.
 	Peer      *peerResult `json:"hugot,omitempty"`
 	PeerChild *child      `json:"hugot_child,omitempty"`
+	// Fast is the Go side with the native model in fast mode (hf.WithFast),
+	// a process of its own taking turns with the others; nil in the
+	// results of a run before fast mode.
+	Fast      *cellResult `json:"go_fast,omitempty"`
+	FastChild *child      `json:"go_fast_child,omitempty"`
 }
 
 // threadsCol is the cell's thread count as a table shows it.
@@ -697,6 +702,7 @@ func (r *report) targets() [][3]string {
 			rows = append(rows, [3]string{"binding adds ≤ 2% to the forward pass", cross + " (no direct measurement in this run)", yesNo(hiX <= 0.02)})
 		}
 		rows = append(rows, r.peerTargets()...)
+		rows = append(rows, r.fastTargets()...)
 		rows = append(rows, r.loaderTargets()...)
 		if c := r.cell(32, 128); c != nil && c.Go.Staged != nil {
 			_, share, _ := stageMS(c.Go.Staged)
@@ -935,6 +941,7 @@ func (r *report) markdown() string {
 		}
 		w("\n![throughput](%s)\n\n", relTo(c.Out, c.Plot))
 		r.peerSection(w)
+		r.fastSection(w)
 		r.rooflineSection(w)
 		r.loaderSection(w)
 

@@ -34,7 +34,7 @@ func (r *report) cellRatioLines(c *cellOut) []string {
 	if aa, ok := c.aaE2E(); ok {
 		l += fmt.Sprintf("; python B/A=%.3f", aa)
 	}
-	return append(lines, l+")")
+	return append(append(lines, l+")"), r.fastRatioLines(c)...)
 }
 
 // hasPeer says whether any cell ran the peer.

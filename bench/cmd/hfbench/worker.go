@@ -32,6 +32,8 @@ const (
 	loaderNative = "native"
 	// loaderTorchScript: the folder's TorchScript export (hf.WithTorchScript).
 	loaderTorchScript = "torchscript"
+	// loaderFast: the native model in fast mode (hf.WithFast).
+	loaderFast = "fast"
 )
 
 // loaderOptions are the hf options that select loader; an error for an
@@ -42,8 +44,10 @@ func loaderOptions(loader string) ([]hf.Option, error) {
 		return nil, nil
 	case loaderTorchScript:
 		return []hf.Option{hf.WithTorchScript()}, nil
+	case loaderFast:
+		return []hf.Option{hf.WithFast()}, nil
 	}
-	return nil, fmt.Errorf("unknown loader %q (want %s or %s)", loader, loaderNative, loaderTorchScript)
+	return nil, fmt.Errorf("unknown loader %q (want %s, %s or %s)", loader, loaderNative, loaderTorchScript, loaderFast)
 }
 
 // cellJob is one (batch size, text length) cell of the end-to-end grid.
@@ -214,6 +218,9 @@ func serveCell(ctx context.Context, job cellJob, in io.Reader, out io.Writer, re
 func checkLoader(m *hf.Model, loader string) error {
 	if want := loader != loaderTorchScript; m.Native() != want {
 		return fmt.Errorf("cell: loader %q, but the model runs %s", loader, m.Source())
+	}
+	if want := loader == loaderFast; (m.Fast() != torch.FastOff) != want {
+		return fmt.Errorf("cell: loader %q, but the model runs fast-mode kernels %q", loader, m.Fast())
 	}
 	return nil
 }

@@ -2,6 +2,9 @@
 // registry, and the building blocks several architectures use.
 #include "native.h"
 
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+
 #include <cmath>
 #include <limits>
 #include <mutex>
@@ -146,7 +149,82 @@ Linear linear(const Weights &w, const std::string &prefix, int64_t out, int64_t 
   Linear l;
   l.weight = w.get(prefix + ".weight", {out, in});
   if (bias) l.bias = w.get(prefix + ".bias", {out});
+  prepare_fast(l, w.fast());
   return l;
+}
+
+Fast parse_fast(const std::string &s) {
+  if (s.empty()) return Fast::Off;
+  if (s == "bf16") return Fast::BFloat16;
+  if (s == "int8") return Fast::Int8;
+  if (s == "f32-packed") return Fast::Float32Packed;
+  throw std::runtime_error("fast mode " + s + " is not bf16, int8 or f32-packed");
+}
+
+namespace {
+// An operator that ATen registers outside its native functions (oneDNN's
+// and fbgemm's), called boxed.
+const c10::OperatorHandle &op(const char *name) {
+  // One lookup per operator: the handles live as long as the process.
+  static std::mutex mu;
+  static auto *handles = new std::map<std::string, c10::OperatorHandle>();
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = handles->find(name);
+  if (it == handles->end()) it = handles->emplace(name, c10::Dispatcher::singleton().findSchemaOrThrow(name, "")).first;
+  return it->second;
+}
+
+c10::IValue call(const c10::OperatorHandle &h, std::vector<c10::IValue> args) {
+  torch::jit::Stack stack(std::move(args));
+  h.callBoxed(&stack);
+  return std::move(stack.at(0));
+}
+}  // namespace
+
+void prepare_fast(Linear &l, Fast fast) {
+  if (fast == Fast::Off || !l.weight.defined() || l.weight.device().type() != at::kCPU ||
+      l.weight.scalar_type() != at::kFloat || l.weight.size(0) < 32) {
+    return;
+  }
+  switch (fast) {
+    case Fast::BFloat16:
+    case Fast::Float32Packed: {
+      const auto dt = fast == Fast::BFloat16 ? at::kBFloat16 : at::kFloat;
+      at::Tensor w = l.weight.to(dt).contiguous();
+      l.packed = call(op("mkldnn::_reorder_linear_weight"), {w, c10::IValue()}).toTensor();
+      if (l.bias.defined()) l.packed_bias = l.bias.to(dt).contiguous();
+      break;
+    }
+    case Fast::Int8: {
+      // Symmetric per-channel int8 (scale = max|row| / 127), as
+      // per_channel_dynamic_qconfig's observer would make it.
+      at::Tensor scales = (l.weight.abs().amax({1}) / 127.0).clamp_min(1e-12).to(at::kDouble);
+      at::Tensor zeros = at::zeros({l.weight.size(0)}, at::TensorOptions().dtype(at::kLong));
+      at::Tensor q = at::quantize_per_channel(l.weight.contiguous(), scales, zeros, 0, at::kQInt8);
+      l.qparams = call(op("quantized::linear_prepack"), {q, l.bias.defined() ? c10::IValue(l.bias.contiguous()) : c10::IValue()});
+      break;
+    }
+    case Fast::Off:
+      return;
+  }
+  l.fast = fast;
+  l.weight = at::Tensor();
+  l.bias = at::Tensor();
+}
+
+at::Tensor Linear::fast_forward(const at::Tensor &x) const {
+  if (fast == Fast::Int8) {
+    // reduce_range as torch.ao's dynamic Linear passes it on x86 (7-bit
+    // activations: no saturation in fbgemm's u8*s8 pairwise sums).
+    return call(op("quantized::linear_dynamic"), {x.contiguous(), qparams, true}).toTensor();
+  }
+  const auto dt = fast == Fast::BFloat16 ? at::kBFloat16 : at::kFloat;
+  at::Tensor in = x.to(dt).contiguous();
+  at::Tensor y = call(op("mkldnn::_linear_pointwise"),
+                      {in, packed, packed_bias.defined() ? c10::IValue(packed_bias) : c10::IValue(), std::string("none"),
+                       c10::List<std::optional<at::Scalar>>(), c10::IValue()})
+                     .toTensor();
+  return dt == at::kFloat ? y : y.to(at::kFloat);
 }
 
 LayerNorm layer_norm(const Weights &w, const std::string &prefix, int64_t dim, double eps, bool bias) {

@@ -8,6 +8,7 @@
 #define HFPIPE_NATIVE_H
 
 #include <ATen/ATen.h>
+#include <ATen/core/ivalue.h>
 
 #include <atomic>
 #include <functional>
@@ -38,12 +39,35 @@ class Config {
   std::map<std::string, std::string> kv_;
 };
 
+// Fast selects fast mode's kernels for the linear layers (hf.WithFast):
+// they change the numbers slightly for speed, so a fast model is no longer
+// bitwise equal to eager transformers. Off is exact mode.
+enum class Fast {
+  Off,
+  // bfloat16 matrix products over oneDNN-packed bfloat16 weights (converted
+  // once at load); inputs rounded to bfloat16, outputs back to float32.
+  // Everything else (embeddings, layer norm, softmax, attention, GELU,
+  // residual sums) stays float32, as autocast would keep most of it.
+  BFloat16,
+  // int8 dynamic quantisation (fbgemm's quantized::linear_dynamic):
+  // weights quantised per output channel once at load, activations per
+  // tensor at each call.
+  Int8,
+  // float32 matrix products over oneDNN-packed float32 weights: the same
+  // precision, another summation order.
+  Float32Packed,
+};
+// parse_fast maps "", "bf16", "int8" and "f32-packed" onto Fast.
+Fast parse_fast(const std::string &s);
+
 // Weights are the checkpoint's tensors by name, already moved to the model's
 // device and dtype (tensors that need neither stay where they are: a
 // memory-mapped file's tensors are used in place).
 class Weights {
  public:
-  Weights(std::unordered_map<std::string, at::Tensor> w) : w_(std::move(w)) {}
+  Weights(std::unordered_map<std::string, at::Tensor> w, Fast fast = Fast::Off) : w_(std::move(w)), fast_(fast) {}
+  // The fast-mode kernels linear() prepares its layers for.
+  Fast fast() const { return fast_; }
   bool has(const std::string &name) const { return w_.count(name) != 0; }
   // The tensor called name; throws naming it (and the shape wanted) when the
   // checkpoint lacks it or its shape differs.
@@ -53,6 +77,7 @@ class Weights {
 
  private:
   std::unordered_map<std::string, at::Tensor> w_;
+  Fast fast_ = Fast::Off;
 };
 
 // Inputs of one forward pass: [batch, seq] int64 tensors on the model's
@@ -98,8 +123,18 @@ std::vector<std::string> architectures();
 
 struct Linear {  // nn.Linear
   at::Tensor weight, bias;
-  at::Tensor operator()(const at::Tensor &x) const { return at::linear(x, weight, bias); }
+  // Fast mode (Weights::fast): the weight in the kernels' own layout
+  // (weight is then undefined); Off runs at::linear as transformers does.
+  Fast fast = Fast::Off;
+  at::Tensor packed, packed_bias;  // oneDNN-packed weight and its bias (BFloat16, Float32Packed)
+  c10::IValue qparams;             // fbgemm's packed int8 weight and bias (Int8)
+  at::Tensor operator()(const at::Tensor &x) const { return fast == Fast::Off ? at::linear(x, weight, bias) : fast_forward(x); }
+  at::Tensor fast_forward(const at::Tensor &x) const;
 };
+// prepare_fast repacks a float32 CPU layer for fast's kernels; layers with
+// fewer than 32 outputs (classifier heads: cheap, and their outputs are
+// the scores) stay as they are.
+void prepare_fast(Linear &l, Fast fast);
 Linear linear(const Weights &w, const std::string &prefix, int64_t out, int64_t in, bool bias = true);
 
 struct LayerNorm {  // nn.LayerNorm
