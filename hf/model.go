@@ -244,9 +244,11 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 		}
 		m := &Model{Config: cfg, Dir: dir, head: head, device: device, dtype: dtype, module: module,
 			inputs: arch.Inputs, maxLen: nativeMaxLength(cfg), attn: attn, source: "native " + cfg.ModelType}
-		if err := m.warmUp(ctx); err != nil {
-			module.Close()
-			return nil, fmt.Errorf("hf: a first forward pass of %s: %w", dir, err)
+		if o.WarmUp {
+			if err := m.warmUp(ctx); err != nil {
+				module.Close()
+				return nil, fmt.Errorf("hf: warming up %s (WithWarmUp): %w", dir, err)
+			}
 		}
 		return m, nil
 	}
@@ -310,10 +312,8 @@ func loadModel(ctx context.Context, idOrPath string, head Head, opts []Option) (
 		inputs: info.Inputs, maxLen: maxLen, source: "TorchScript export " + info.File}, nil
 }
 
-// warmUp runs a native model once on a two-token input, so that the
-// first real call costs what later ones do (torch.Module.WarmUp): without
-// it, the first pass of a 66M-parameter model on the CPU took twice as
-// long as the second.
+// warmUp runs a native model once on a two-token input (WithWarmUp,
+// torch.Module.WarmUp).
 func (m *Model) warmUp(ctx context.Context) error {
 	shape := []int64{1, 2}
 	if m.head == HeadMultipleChoice {

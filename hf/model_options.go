@@ -61,3 +61,11 @@ func WithFast() Option { return func(o *Options) { o.Fast = torch.FastKernelSets
 // further from exact mode) or torch.FastFloat32Packed (float32 over packed
 // weights: closest to exact mode, least speed). torch.FastOff is exact mode.
 func WithFastKernels(k torch.FastKernels) Option { return func(o *Options) { o.Fast = k } }
+
+// WithWarmUp runs a native model once on a two-token input before the
+// load returns, so that its first real call costs what later ones do (the
+// first pass pays the weights' page faults, the kernels' set-up and the
+// forward thread's start: on the CPU it took twice as long as the second
+// for a 66M-parameter model). The pass is not counted in the model's
+// Stats. Loading is that pass slower; the pipeline constructors ask for it.
+func WithWarmUp() Option { return func(o *Options) { o.WarmUp = true } }

@@ -33,7 +33,7 @@ func TestNativeFast(t *testing.T) {
 		require.NoError(t, err)
 		return xs
 	}
-	exact, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, dir)
+	exact, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, dir, hf.WithWarmUp())
 	require.NoError(t, err)
 	defer exact.Close()
 	assert.Equal(t, torch.FastOff, exact.Fast(), "exact mode is the default")

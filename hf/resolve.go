@@ -35,6 +35,8 @@ type Options struct {
 	Attention           string
 	// Fast selects fast mode's kernels (WithFast); "" is exact mode.
 	Fast torch.FastKernels
+	// WarmUp runs a native model once at load (WithWarmUp).
+	WarmUp bool
 }
 
 // Option sets one of the [Options].

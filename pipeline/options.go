@@ -225,7 +225,9 @@ func (o *Options) maxLength(tok *tokenizer.Tokenizer, m *hf.Model) int {
 }
 
 func (o *Options) hfOptions() []hf.Option {
-	out := []hf.Option{hf.WithDevice(o.Device)}
+	// A pipeline is made to be called: its model's first call should cost
+	// what later ones do (hf.WithWarmUp).
+	out := []hf.Option{hf.WithDevice(o.Device), hf.WithWarmUp()}
 	if o.Fast {
 		out = append(out, hf.WithFast()) // before o.HF: hf.WithFastKernels there wins
 	}
