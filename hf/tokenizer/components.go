@@ -172,6 +172,32 @@ func (t *Tokenizer) lowerRunes(r rune) (rune, rune) {
 
 func (t *Tokenizer) isSpace(r rune) bool { return t.tab.class(r)&cSpace != 0 }
 
+// parseSequence reads the members of a Sequence component (a normalizer,
+// pre-tokenizer or decoder; kind names it in errors) from its field,
+// leaving out null members as tokenizers does.
+func parseSequence[T comparable](raw json.RawMessage, kind, field string, parse func(json.RawMessage) (T, error)) ([]T, error) {
+	var s map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("%s Sequence: %w", kind, err)
+	}
+	var members []json.RawMessage
+	if err := json.Unmarshal(s[field], &members); err != nil && s[field] != nil {
+		return nil, fmt.Errorf("%s Sequence: %s: %w", kind, field, err)
+	}
+	var zero T
+	var seq []T
+	for _, r := range members {
+		m, err := parse(r)
+		if err != nil {
+			return nil, err
+		}
+		if m != zero {
+			seq = append(seq, m)
+		}
+	}
+	return seq, nil
+}
+
 // parseNormalizer reads a normalizer of tokenizer.json.
 func (t *Tokenizer) parseNormalizer(raw json.RawMessage) (normalizer.Normalizer, error) {
 	if isNull(raw) {
@@ -180,23 +206,8 @@ func (t *Tokenizer) parseNormalizer(raw json.RawMessage) (normalizer.Normalizer,
 	ty := typeOf(raw)
 	switch ty {
 	case "Sequence":
-		var s struct {
-			Normalizers []json.RawMessage `json:"normalizers"`
-		}
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("normalizer Sequence: %w", err)
-		}
-		var seq normalizer.Sequence
-		for _, r := range s.Normalizers {
-			n, err := t.parseNormalizer(r)
-			if err != nil {
-				return nil, err
-			}
-			if n != nil {
-				seq = append(seq, n)
-			}
-		}
-		return seq, nil
+		seq, err := parseSequence(raw, "normalizer", "normalizers", t.parseNormalizer)
+		return normalizer.Sequence(seq), err
 	case "Precompiled":
 		var p struct {
 			Map *string `json:"precompiled_charsmap"`
@@ -286,23 +297,8 @@ func (t *Tokenizer) parsePreTokenizer(raw json.RawMessage) (pretokenizer.PreToke
 	ty := typeOf(raw)
 	switch ty {
 	case "Sequence":
-		var s struct {
-			P []json.RawMessage `json:"pretokenizers"`
-		}
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("pre_tokenizer Sequence: %w", err)
-		}
-		var seq pretokenizer.Sequence
-		for _, r := range s.P {
-			p, err := t.parsePreTokenizer(r)
-			if err != nil {
-				return nil, err
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
-		}
-		return seq, nil
+		seq, err := parseSequence(raw, "pre_tokenizer", "pretokenizers", t.parsePreTokenizer)
+		return pretokenizer.Sequence(seq), err
 	case "ByteLevel":
 		b := struct {
 			AddPrefixSpace *bool `json:"add_prefix_space"`
@@ -585,23 +581,8 @@ func parseDecoder(raw json.RawMessage) (decoder.Decoder, error) {
 	ty := typeOf(raw)
 	switch ty {
 	case "Sequence":
-		var s struct {
-			D []json.RawMessage `json:"decoders"`
-		}
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("decoder Sequence: %w", err)
-		}
-		var seq decoder.Sequence
-		for _, r := range s.D {
-			d, err := parseDecoder(r)
-			if err != nil {
-				return nil, err
-			}
-			if d != nil {
-				seq = append(seq, d)
-			}
-		}
-		return seq, nil
+		seq, err := parseSequence(raw, "decoder", "decoders", parseDecoder)
+		return decoder.Sequence(seq), err
 	case "ByteLevel":
 		return decoder.ByteLevel{}, nil
 	case "WordPiece":
