@@ -12,6 +12,25 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// tablesDump runs `tokenizer_tables.py cmd` once per version of the script
+// and of the pinned requirements (cached in testdata/gen as prefix-KEY.json)
+// and returns what it wrote: tokenizers' own view of the Unicode tables.
+func tablesDump(t *testing.T, cmd, prefix string) []byte {
+	t.Helper()
+	gen := filepath.Join(testenv.GenDir(t), "tokenizer")
+	require.NoError(t, os.MkdirAll(gen, 0o755))
+	key := contentKey(t, []string{toolPath("tokenizer_tables.py"),
+		filepath.Join(testenv.RepoRoot(), "third_party", "requirements.txt")})
+	path := filepath.Join(gen, prefix+"-"+key+".json")
+	if _, err := os.Stat(path); err != nil {
+		testenv.RunPython(t, "tokenizer_tables.py", cmd, path+".tmp")
+		require.NoError(t, os.Rename(path+".tmp", path))
+	}
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return data
+}
+
 // TestUnicodeTables runs our normalizer and pre-tokenizer on every code
 // point alone and compares with tokenizers' own (dumped by
 // tokenizer_tables.py), for four normalizer settings. It catches a table
@@ -20,17 +39,7 @@ func TestUnicodeTables(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Python; slow")
 	}
-	gen := filepath.Join(testenv.GenDir(t), "tokenizer")
-	require.NoError(t, os.MkdirAll(gen, 0o755))
-	key := contentKey(t, []string{toolPath("tokenizer_tables.py"),
-		filepath.Join(testenv.RepoRoot(), "third_party", "requirements.txt")})
-	path := filepath.Join(gen, "unicode-"+key+".json")
-	if _, err := os.Stat(path); err != nil {
-		testenv.RunPython(t, "tokenizer_tables.py", "dump", path+".tmp")
-		require.NoError(t, os.Rename(path+".tmp", path))
-	}
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
+	data := tablesDump(t, "dump", "unicode")
 	var ref map[string]map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal(data, &ref))
 

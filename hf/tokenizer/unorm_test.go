@@ -3,14 +3,11 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/hfpipe/hfpipe/hf/tokenizer/internal/normstr"
-	"github.com/hfpipe/hfpipe/internal/testenv"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,17 +28,7 @@ func TestUnicodeForms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Python; slow")
 	}
-	gen := filepath.Join(testenv.GenDir(t), "tokenizer")
-	require.NoError(t, os.MkdirAll(gen, 0o755))
-	key := contentKey(t, []string{toolPath("tokenizer_tables.py"),
-		filepath.Join(testenv.RepoRoot(), "third_party", "requirements.txt")})
-	path := filepath.Join(gen, "forms-"+key+".json")
-	if _, err := os.Stat(path); err != nil {
-		testenv.RunPython(t, "tokenizer_tables.py", "forms", path+".tmp")
-		require.NoError(t, os.Rename(path+".tmp", path))
-	}
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
+	data := tablesDump(t, "forms", "forms")
 	var ref struct {
 		Single map[string]map[string]string
 		Seqs   []map[string]json.RawMessage

@@ -271,15 +271,14 @@ func (c *cellOut) loaderAgreement() (same, n int, maxDiff float64) {
 	if c.TS == nil {
 		return
 	}
-	for i := range min(len(c.Go.FirstResults), len(c.TS.FirstResults)) {
-		g, t := c.Go.FirstResults[i], c.TS.FirstResults[i]
-		n++
-		if g.Label == t.Label {
-			same++
-		}
-		maxDiff = math.Max(maxDiff, math.Abs(g.Score-t.Score))
-	}
-	return
+	return prefixAgreement(c.Go.FirstResults, c.TS.FirstResults)
+}
+
+// prefixAgreement compares a and b as far as both go (see compare).
+func prefixAgreement(a, b []pipeline.Result) (same, n int, maxDiff float64) {
+	k := min(len(a), len(b))
+	g := compare(a[:k], b[:k])
+	return g.SameLabels, g.N, g.MaxDiff
 }
 
 // shareOf is the binding's cost of a process as a share of the compute:

@@ -29,15 +29,7 @@ func (c *cellOut) fastAgreement() (same, n int, maxDiff float64) {
 	if c.Fast == nil {
 		return
 	}
-	for i := range min(len(c.Go.FirstResults), len(c.Fast.FirstResults)) {
-		e, f := c.Go.FirstResults[i], c.Fast.FirstResults[i]
-		n++
-		if e.Label == f.Label {
-			same++
-		}
-		maxDiff = math.Max(maxDiff, math.Abs(e.Score-f.Score))
-	}
-	return
+	return prefixAgreement(c.Go.FirstResults, c.Fast.FirstResults)
 }
 
 // fastRatioLines are a cell's fast-mode lines: `ratio hfpipe-fast/hugot=…`,
