@@ -31,6 +31,10 @@ read -r version nfiles head < <(python3 "$root/third_party/consumer/modproxy.py"
 chmod -R a-w "$work/proxy"
 echo "github.com/hfpipe/hfpipe@$version: $nfiles files (HEAD $head and the working tree)"
 # hfpipe's own dependencies come from this machine's module cache, as a proxy.
+# `go mod download` fills it first: `go mod tidy` in the new module also wants
+# the modules that only hfpipe's tests import (sugarme/tokenizer's), which a
+# fresh machine's builds never fetched (CI failed so on a clean machine).
+(cd "$root" && go mod download) || fail "go mod download in $root (the Go module proxy must be reachable once)"
 deps="$(go env GOMODCACHE)/cache/download"
 export GOMODCACHE="$work/modcache" GOPROXY="file://$work/proxy,file://$deps" GOSUMDB=off GOFLAGS= GOTOOLCHAIN=local GOWORK=off
 unset CGO_CFLAGS CGO_CPPFLAGS CGO_CXXFLAGS CGO_LDFLAGS LIBTORCH_USE_PYTORCH
