@@ -2,9 +2,7 @@ package tokenizer
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -20,21 +18,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// contentKey hashes files and strings into a short cache key, so generated
-// data is rebuilt exactly when an input changes.
+// contentKey is testenv.ContentKey, failing t when a file cannot be read.
 func contentKey(t testing.TB, files []string, extra ...string) string {
 	t.Helper()
-	h := sha256.New()
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		require.NoError(t, err)
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(b))
-		h.Write(b)
-	}
-	for _, s := range extra {
-		fmt.Fprintf(h, "%d\x00%s", len(s), s)
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	key, err := testenv.ContentKey(files, extra...)
+	require.NoError(t, err)
+	return key
 }
 
 func fileExists(p string) bool {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,16 +39,11 @@ type tokFamily struct {
 func (r *runner) familiesDir(ctx context.Context) (string, error) {
 	root := testenv.RepoRoot()
 	script := filepath.Join(root, "third_party", "tools", "tokenizer_families.py")
-	h := sha256.New()
-	for _, f := range []string{script, filepath.Join(root, "third_party", "requirements.txt")} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(b))
-		h.Write(b)
+	key, err := testenv.ContentKey([]string{script, filepath.Join(root, "third_party", "requirements.txt")})
+	if err != nil {
+		return "", err
 	}
-	dir := filepath.Join(root, "bench", "tmp", "tokenizer-families-"+hex.EncodeToString(h.Sum(nil))[:16])
+	dir := filepath.Join(root, "bench", "tmp", "tokenizer-families-"+key)
 	if _, err := os.Stat(filepath.Join(dir, "stamp")); err == nil {
 		return dir, nil
 	}
