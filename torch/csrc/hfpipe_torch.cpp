@@ -29,6 +29,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -188,22 +189,54 @@ hp_ivalue new_ivalue(T &&v) {
 // The intra-op thread count hp_set_num_threads asked for; 0 until then.
 std::atomic<int> requested_threads{0};
 
+// The intra-op thread count this shim last set on the current thread (0:
+// none yet): the forward count on forward threads, 1 on calling threads.
+thread_local int threads_here = 0;
+
 // OpenMP and MKL keep the thread count per calling thread, and libtorch
 // sets a thread's count once, at its first parallel region, from the
 // process-wide value: at::set_num_threads on one thread does not reach a
-// thread that has already run an operator. Every shim call that runs
-// operators calls this first, so a changed count reaches the forward
-// threads (and the calling threads) before their next operator.
+// thread that has already run an operator. Every forward pass calls this
+// first, so a changed count reaches the forward threads before their next
+// operator; without hp_set_num_threads, passes run libtorch's default.
 void apply_requested_threads() {
-  thread_local int applied = 0;
   int n = requested_threads.load(std::memory_order_acquire);
-  if (n > 0 && n != applied) {
+  if (n <= 0) n = at::intraop_default_num_threads();
+  if (n != threads_here) {
     at::set_num_threads(n);
-    applied = n;
+    threads_here = n;
   }
 }
 
+// One intra-op thread on this thread alone: OpenMP's and MKL's per-thread
+// counts, found at run time (a libtorch built without them has neither;
+// MKL_Set_Num_Threads_Local is the C entry of mkl_set_num_threads_local,
+// whose lower-case symbol is the Fortran one, taking a pointer).
+// at::set_num_threads(1) would also set the process-wide value that
+// threads take at their first operator. libtorch sets a thread's count from
+// that value at the thread's first parallel region (lazily): asking for the
+// count first has it do so now, so that it does not undo the 1 later.
+void single_thread_here() noexcept {
+  using omp_fn = void (*)(int);
+  using mkl_fn = int (*)(int);
+  static const auto omp_set = reinterpret_cast<omp_fn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  static const auto mkl_set = reinterpret_cast<mkl_fn>(dlsym(RTLD_DEFAULT, "MKL_Set_Num_Threads_Local"));
+  try {
+    (void)at::get_num_threads();
+  } catch (...) {
+  }
+  if (omp_set != nullptr) omp_set(1);
+  if (mkl_set != nullptr) mkl_set(1);
+}
+
 }  // namespace
+
+void hfpipe::on_calling_thread() noexcept {
+  if (threads_here != 1) {
+    single_thread_here();
+    threads_here = 1;
+  }
+}
 
 extern "C" {
 
@@ -226,9 +259,16 @@ char *hp_cpu_capability(char **out) {
 char *hp_set_num_threads(int n) {
   HP_TRY
   if (n < 1) return error_msg("number of threads must be at least 1, got " + std::to_string(n));
-  at::set_num_threads(n);  // the process-wide value, and this thread's
+  at::set_num_threads(n);  // the process-wide value (and this thread's, until its next call)
+  threads_here = n;
   requested_threads.store(n, std::memory_order_release);
   HP_CATCH
+}
+
+void hp_calling_thread_omp_threads(int *out) {
+  using get_fn = int (*)();
+  static const auto omp_get = reinterpret_cast<get_fn>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  *out = omp_get == nullptr ? 0 : omp_get();
 }
 
 char *hp_get_num_threads(int *out) {
@@ -236,7 +276,7 @@ char *hp_get_num_threads(int *out) {
   // What the next forward pass applies (apply_requested_threads), else
   // libtorch's default, which every thread starts with.
   int n = requested_threads.load(std::memory_order_acquire);
-  *out = n > 0 ? n : at::get_num_threads();
+  *out = n > 0 ? n : at::intraop_default_num_threads();
   HP_CATCH
 }
 
@@ -341,7 +381,6 @@ char *hp_tensor_nbytes(hp_tensor t, size_t *out) {
 char *hp_tensor_copy_to(hp_tensor t, void *dst, size_t nbytes) {
   HP_TRY
   HP_CHECK_HANDLE(t, "tensor")
-  apply_requested_threads();
   // One copy when the tensor is already a contiguous CPU tensor; otherwise
   // libtorch makes the contiguous CPU version first.
   at::Tensor src = t->t;
@@ -358,7 +397,6 @@ char *hp_tensor_copy_to(hp_tensor t, void *dst, size_t nbytes) {
 char *hp_tensor_to(hp_tensor t, const char *device, int dtype, hp_tensor *out) {
   HP_TRY
   HP_CHECK_HANDLE(t, "tensor")
-  apply_requested_threads();
   auto d = parse_device(device);
   auto st = dtype < 0 ? t->t.scalar_type() : scalar_type(dtype);
   *out = new hp_tensor_s{t->t.to(d, st)};
@@ -368,7 +406,6 @@ char *hp_tensor_to(hp_tensor t, const char *device, int dtype, hp_tensor *out) {
 char *hp_tensor_contiguous(hp_tensor t, hp_tensor *out) {
   HP_TRY
   HP_CHECK_HANDLE(t, "tensor")
-  apply_requested_threads();
   *out = new hp_tensor_s{t->t.contiguous()};
   HP_CATCH
 }

@@ -55,6 +55,10 @@ char *hp_version(char **out); /* out: malloc'd libtorch version, free with hp_fr
 char *hp_cpu_capability(char **out);
 char *hp_set_num_threads(int n);
 char *hp_get_num_threads(int *out);
+// The intra-op thread count OpenMP gives the calling thread's next parallel
+// region (omp_get_max_threads; 0 without OpenMP), left as it is: the
+// binding's check that calls leave their calling threads at 1.
+void hp_calling_thread_omp_threads(int *out);
 char *hp_manual_seed(uint64_t seed);
 char *hp_cuda_is_available(int *out);
 char *hp_cuda_device_count(int *out);
