@@ -57,9 +57,11 @@ func WithoutTorchVersionCheck() Option { return func(o *Options) { o.NoTorchVers
 func WithFast() Option { return func(o *Options) { o.Fast = torch.FastKernelSets()[0] } }
 
 // WithFastKernels is WithFast with a chosen kernel set: torch.FastBFloat16
-// (WithFast's), torch.FastInt8 (int8 dynamic quantisation: faster still,
-// further from exact mode) or torch.FastFloat32Packed (float32 over packed
-// weights: closest to exact mode, least speed). torch.FastOff is exact mode.
+// (WithFast's), torch.FastBFloat16FFN (bfloat16 in the feed-forward layers
+// only, float32 over packed weights elsewhere: closer to exact mode, a
+// little slower), torch.FastInt8 (int8 dynamic quantisation: further from
+// exact mode) or torch.FastFloat32Packed (float32 over packed weights:
+// closest to exact mode, least speed). torch.FastOff is exact mode.
 func WithFastKernels(k torch.FastKernels) Option { return func(o *Options) { o.Fast = k } }
 
 // WithWarmUp runs a native model once on a two-token input before the

@@ -44,7 +44,7 @@ func TestNativeFast(t *testing.T) {
 		scale = math.Max(scale, math.Abs(float64(x)))
 	}
 	// How far each kernel set may move a logit, relative to the largest.
-	tol := map[torch.FastKernels]float64{torch.FastBFloat16: 0.05, torch.FastFloat32Packed: 1e-4, torch.FastInt8: 0.5}
+	tol := map[torch.FastKernels]float64{torch.FastBFloat16: 0.05, torch.FastBFloat16FFN: 0.05, torch.FastFloat32Packed: 1e-4, torch.FastInt8: 0.5}
 	for _, k := range torch.FastKernelSets() {
 		t.Run(string(k), func(t *testing.T) {
 			m, err := hf.AutoModelForSequenceClassification.FromPretrained(ctx, dir, hf.WithFastKernels(k))

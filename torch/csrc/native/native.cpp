@@ -149,7 +149,7 @@ Linear linear(const Weights &w, const std::string &prefix, int64_t out, int64_t 
   Linear l;
   l.weight = w.get(prefix + ".weight", {out, in});
   if (bias) l.bias = w.get(prefix + ".bias", {out});
-  prepare_fast(l, w.fast());
+  prepare_fast(l, w.fast(), prefix);
   return l;
 }
 
@@ -158,7 +158,8 @@ Fast parse_fast(const std::string &s) {
   if (s == "bf16") return Fast::BFloat16;
   if (s == "int8") return Fast::Int8;
   if (s == "f32-packed") return Fast::Float32Packed;
-  throw std::runtime_error("fast mode " + s + " is not bf16, int8 or f32-packed");
+  if (s == "bf16-ffn") return Fast::BFloat16FFN;
+  throw std::runtime_error("fast mode " + s + " is not bf16, bf16-ffn, int8 or f32-packed");
 }
 
 namespace {
@@ -181,11 +182,24 @@ c10::IValue call(const c10::OperatorHandle &h, std::vector<c10::IValue> args) {
 }
 }  // namespace
 
-void prepare_fast(Linear &l, Fast fast) {
+bool is_feed_forward(const std::string &prefix) {
+  auto ends = [&](const std::string &suffix) {
+    return prefix.size() >= suffix.size() && prefix.compare(prefix.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+           (prefix.size() == suffix.size() || prefix[prefix.size() - suffix.size() - 1] == '.');
+  };
+  if (ends("attention.output.dense")) return false;
+  for (const char *s : {"intermediate.dense", "output.dense", "ffn.lin1", "ffn.lin2", "mlp.Wi", "mlp.Wo"}) {
+    if (ends(s)) return true;
+  }
+  return false;
+}
+
+void prepare_fast(Linear &l, Fast fast, const std::string &prefix) {
   if (fast == Fast::Off || !l.weight.defined() || l.weight.device().type() != at::kCPU ||
       l.weight.scalar_type() != at::kFloat || l.weight.size(0) < 32) {
     return;
   }
+  if (fast == Fast::BFloat16FFN) fast = is_feed_forward(prefix) ? Fast::BFloat16 : Fast::Float32Packed;
   switch (fast) {
     case Fast::BFloat16:
     case Fast::Float32Packed: {
@@ -205,6 +219,7 @@ void prepare_fast(Linear &l, Fast fast) {
       break;
     }
     case Fast::Off:
+    case Fast::BFloat16FFN:
       return;
   }
   l.fast = fast;

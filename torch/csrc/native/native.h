@@ -56,8 +56,13 @@ enum class Fast {
   // float32 matrix products over oneDNN-packed float32 weights: the same
   // precision, another summation order.
   Float32Packed,
+  // BFloat16 for the feed-forward blocks' two layers (two thirds of an
+  // encoder layer's multiply-adds), Float32Packed for every other layer
+  // (attention projections, pooler, head transforms): about half
+  // BFloat16's error for most of its speed.
+  BFloat16FFN,
 };
-// parse_fast maps "", "bf16", "int8" and "f32-packed" onto Fast.
+// parse_fast maps "", "bf16", "bf16-ffn", "int8" and "f32-packed" onto Fast.
 Fast parse_fast(const std::string &s);
 
 // Weights are the checkpoint's tensors by name, already moved to the model's
@@ -134,7 +139,13 @@ struct Linear {  // nn.Linear
 // prepare_fast repacks a float32 CPU layer for fast's kernels; layers with
 // fewer than 32 outputs (classifier heads: cheap, and their outputs are
 // the scores) stay as they are.
-void prepare_fast(Linear &l, Fast fast);
+// prefix is the layer's weight name (for BFloat16FFN: is_feed_forward).
+void prepare_fast(Linear &l, Fast fast, const std::string &prefix);
+// is_feed_forward tells the feed-forward layers of the architectures here
+// by their weight names: BERT's family and MPNet's intermediate.dense and
+// output.dense (not attention.output.dense), DistilBERT's ffn.lin1/lin2,
+// ModernBERT's mlp.Wi/Wo.
+bool is_feed_forward(const std::string &prefix);
 Linear linear(const Weights &w, const std::string &prefix, int64_t out, int64_t in, bool bias = true);
 
 struct LayerNorm {  // nn.LayerNorm
