@@ -434,13 +434,21 @@ func (r *runner) runCell(ctx context.Context, cell *cellOut, model string, peer 
 			return err
 		}
 	}
+	// Last, the native process alone holds the native model and the
+	// TorchScript export and times their forward passes back to back
+	// (pair): two processes differ by more than the two loaders do (see
+	// Python B/A), one process alternating between them does not.
 	phases := []string{"e2e"}
 	if cell.Forward {
 		phases = append(phases, "fwd")
 	}
+	phases = append(phases, "pair")
 	for _, phase := range phases {
 		in := procs
-		if phase != "e2e" {
+		switch phase {
+		case "pair":
+			in = slices.DeleteFunc(slices.Clone(procs), func(p *proc) bool { return p.name != "go-"+loaderNative })
+		case "fwd":
 			in = slices.DeleteFunc(slices.Clone(procs), func(p *proc) bool { return p.e2eOnly })
 		}
 		for _, p := range in {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -253,10 +254,41 @@ func (c *cellOut) loaderAlone() (float64, bool) {
 	return c.TS.forwardMS().Median / c.Go.forwardMS().Median, true
 }
 
-// loaderForward is the cell's native/TorchScript forward ratio: the
-// forward pass alone where the cell times it, else the forward passes
-// inside Run; phase says which.
+// loaderPaired is the pair phase's native/TorchScript ratio: TorchScript's
+// total time over native's for the same calls in one process, with the
+// 2.5% and 97.5% quantiles of that ratio over 2,000 bootstrap resamples of
+// the calls (deterministic seed) and the number of calls.
+func (c *cellOut) loaderPaired() (q, lo, hi float64, n int, ok bool) {
+	p := c.Go.Paired
+	if c.TS == nil || p == nil || len(p.Native) == 0 || len(p.Native) != len(p.TorchScript) {
+		return math.NaN(), math.NaN(), math.NaN(), 0, false
+	}
+	n = len(p.Native)
+	ratio := func(idx func(i int) int) float64 {
+		var nat, ts float64
+		for i := range n {
+			j := idx(i)
+			nat += p.Native[j]
+			ts += p.TorchScript[j]
+		}
+		return ts / nat
+	}
+	q = ratio(func(i int) int { return i })
+	r := rand.New(rand.NewPCG(1, uint64(n)))
+	boot := make([]float64, 2000)
+	for k := range boot {
+		boot[k] = ratio(func(int) int { return r.IntN(n) })
+	}
+	return q, bench.Quantile(boot, 0.025), bench.Quantile(boot, 0.975), n, true
+}
+
+// loaderForward is the cell's native/TorchScript forward ratio: the pair
+// phase's where the run has it, else the forward pass alone where the cell
+// times it, else the forward passes inside Run; phase says which.
 func (c *cellOut) loaderForward() (q float64, phase string, ok bool) {
+	if q, _, _, _, ok := c.loaderPaired(); ok {
+		return q, "paired in one process", true
+	}
 	if q, ok := c.loaderAlone(); ok {
 		return q, "forward alone", true
 	}
@@ -301,14 +333,33 @@ func (c *cellOut) loaderLine() (string, bool) {
 		return "", false
 	}
 	var nat, ts bench.Summary
-	if phase == "forward alone" {
+	switch phase {
+	case "paired in one process":
+		ms := func(xs []float64) bench.Summary {
+			ys := make([]float64, len(xs))
+			for i, x := range xs {
+				ys[i] = x * 1e3
+			}
+			return bench.Summarize(ys)
+		}
+		nat, ts = ms(c.Go.Paired.Native), ms(c.Go.Paired.TorchScript)
+	case "forward alone":
 		nat, ts = c.Go.forwardMS(), c.TS.forwardMS()
-	} else {
+	default:
 		n, _ := c.Go.e2eCost()
 		t, _ := c.TS.e2eCost()
 		nat, ts = n.CallMS, t.CallMS
 	}
 	l := fmt.Sprintf("ratio native/torchscript=%.3f %s (%s: native %s ms, torchscript %s ms per forward", q, c.tag(), phase, num(nat.Median), num(ts.Median))
+	if _, lo, hi, n, ok := c.loaderPaired(); ok {
+		l += fmt.Sprintf(", 95%% interval %.3f–%.3f over %d calls", lo, hi, n)
+		if !c.Go.Paired.Same {
+			l += ", logits NOT bitwise equal"
+		}
+		if a, ok := c.loaderAlone(); ok {
+			l += fmt.Sprintf("; forward alone in two processes %.3f", a)
+		}
+	}
 	if r, ok := c.loaderRun(); ok && phase != "forward in Run" {
 		l += fmt.Sprintf("; forward in Run %.3f", r)
 	}
@@ -768,6 +819,10 @@ func (r *report) loaderTargets() [][3]string {
 	}
 	var rows [][3]string
 	m := fmt.Sprintf("lowest %.3f× (%s, %s)", q, worst.tag(), phase)
+	_, plo, phi, pn, pok := worst.loaderPaired()
+	if pok {
+		m += fmt.Sprintf(" [95%% interval %.3f–%.3f over %d calls]", plo, phi, pn)
+	}
 	if worstE2E != nil {
 		m += fmt.Sprintf("; end to end lowest %.2f× (%s)", qE2E, worstE2E.tag())
 	}
@@ -776,13 +831,21 @@ func (r *report) loaderTargets() [][3]string {
 		lo, hi, ok = r.aaRange((*cellOut).aaE2E)
 	}
 	v := yesNo(q >= 1.0)
-	if ok {
+	if pok {
+		// The paired ratio's own interval is its noise floor.
+		if q < 1.0 && phi >= 1.0 {
+			v += " (1 inside its 95% interval)"
+		}
+		if ok {
+			m += fmt.Sprintf("; two processes' noise floor for comparison: Python B/Python A %.3f–%.3f×", lo, hi)
+		}
+	} else if ok {
 		m += fmt.Sprintf("; A/A noise floor: Python B/Python A %.3f–%.3f×", lo, hi)
 		if q < 1.0 && 1/q <= math.Max(hi, 1/lo) {
 			v += " (within the A/A noise floor)"
 		}
 	}
-	rows = append(rows, [3]string{"native forward ≥ TorchScript in every cell (native/TorchScript: TorchScript's time per forward over native's, forward alone where the cell times it, else the forward passes in `Run`)", m, v})
+	rows = append(rows, [3]string{"native forward ≥ TorchScript in every cell (native/TorchScript: TorchScript's time per forward over native's; paired in one process where the run has it, else forward alone where the cell times it, else the forward passes in `Run`)", m, v})
 
 	if c := r.shortCell(); c != nil {
 		bc, ok := c.Go.forwardCost()
@@ -831,9 +894,9 @@ func (r *report) loaderSection(w func(string, ...any)) {
 	}
 	w("## Native model vs TorchScript export (Go)\n\n")
 	w("Every cell runs the Go side twice, in two processes that take turns with the Python ones: with the native model (`model.safetensors` run in place by the shim's C++ over ATen; the default, and the Go side everywhere else in this report) and with the folder's TorchScript export (`pipeline.WithHF(hf.WithTorchScript())`), both phases each: end to end (`Run`) and, in cells of at most %d tokens per batch, the forward pass alone. ", r.Settings.ForwardMaxTokens)
-	w("Ratios are native/TorchScript speed ratios (TorchScript's time over native's; above 1: native is faster). *Forward in `Run`* is the time per call in `Module.Forward` during the end-to-end phase (`Model.Stats`), so every cell has a forward comparison; *forward alone* the staged loop's. *Binding* is (CallTime − ComputeTime)/ComputeTime of `Model.Stats()`, forward alone where measured, else in `Run`. *Python B/A* is the noise floor of a comparison between two processes (forward alone where measured, else end to end).\n\n")
-	w("| threads | batch | tokens | native seq/s | TorchScript seq/s | end to end native/TS | forward in `Run` ms native / TS | native/TS | forward alone ms native / TS | native/TS | binding native / TS | peak RSS MiB native / TS | labels native = TS | Python B/A |\n")
-	w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	w("Ratios are native/TorchScript speed ratios (TorchScript's time over native's; above 1: native is faster). *Paired in one process*: the native process also loads the export and runs both forward passes back to back on each batch, in alternating order, for as many repetitions as the other phases; the ratio is TorchScript's total time over native's, with the 95%% bootstrap interval over the calls. Two processes differ by more than the two loaders do (see *Python B/A*), so the paired ratio is the one the `ratio native/torchscript=` lines and the targets use where the run has it. *Forward in `Run`* is the time per call in `Module.Forward` during the end-to-end phase (`Model.Stats`), so every cell has a forward comparison; *forward alone* the staged loop's. *Binding* is (CallTime − ComputeTime)/ComputeTime of `Model.Stats()`, forward alone where measured, else in `Run`. *Python B/A* is the noise floor of a comparison between two processes (forward alone where measured, else end to end).\n\n")
+	w("| threads | batch | tokens | native seq/s | TorchScript seq/s | end to end native/TS | forward in `Run` ms native / TS | native/TS | forward alone ms native / TS | native/TS | paired in one process native/TS [95%% interval] | binding native / TS | peak RSS MiB native / TS | labels native = TS | Python B/A |\n")
+	w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, c := range r.Cells {
 		if c.TS == nil {
 			continue
@@ -859,9 +922,13 @@ func (r *report) loaderSection(w func(string, ...any)) {
 		} else if q, ok := c.aaE2E(); ok {
 			aa = fmt.Sprintf("%.3f (end to end)", q)
 		}
+		pair := "n/a"
+		if q, lo, hi, _, ok := c.loaderPaired(); ok {
+			pair = fmt.Sprintf("**%.3f** [%.3f–%.3f]", q, lo, hi)
+		}
 		same, cnt, d := c.loaderAgreement()
-		w("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s / %s | %.0f / %.0f | %d/%d (max score diff %.2g) | %s |\n", c.threadsCol(), c.BS, c.Len,
-			spread(c.Go.rate(c.BS)), spread(c.TS.rate(c.BS)), e2e, inRun, run, fwd, alone, shareOf(&c.Go), shareOf(c.TS),
+		w("| %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %.0f / %.0f | %d/%d (max score diff %.2g) | %s |\n", c.threadsCol(), c.BS, c.Len,
+			spread(c.Go.rate(c.BS)), spread(c.TS.rate(c.BS)), e2e, inRun, run, fwd, alone, pair, shareOf(&c.Go), shareOf(c.TS),
 			mib(c.Go.PeakRSSKiB), mib(c.TS.PeakRSSKiB), same, cnt, d, aa)
 	}
 	w("\n")

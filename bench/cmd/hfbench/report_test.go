@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -172,7 +173,7 @@ func TestMarkdownRender(t *testing.T) {
 		// the native/TorchScript comparison, side by side
 		"## Native model vs TorchScript export (Go)", "| native forward ≥ TorchScript in every cell", "lowest 1.099× (bs=1 len=16, forward alone)",
 		"| binding adds ≤ 2% to the native forward pass at batch 1 × 16 tokens | +0.11%", "; TorchScript: +1.02% | **holds** |",
-		"| 1 | 16 | 10.5 (10.0–11.0) | 9.50 (9.00–10.0) | **1.11** | 86.0 / 101 | **1.174** | 90.1 / 99.0 | **1.099** | +0.11% / +1.02% | 0 / 2048 | 0/0 (max score diff 0) | 1.000 |",
+		"| 1 | 16 | 10.5 (10.0–11.0) | 9.50 (9.00–10.0) | **1.11** | 86.0 / 101 | **1.174** | 90.1 / 99.0 | **1.099** | n/a | +0.11% / +1.02% | 0 / 2048 | 0/0 (max score diff 0) | 1.000 |",
 		"| Go TorchScript/Python |", "ratio native/torchscript=1.099 bs=1 len=16 (forward alone: native 90.1 ms, torchscript 99.0 ms per forward; forward in Run 1.174; e2e 1.11: native 10.5 seq/s, torchscript 9.5 seq/s; binding native +0.11%, torchscript +1.02%; python B/A forward=1.000)",
 		"Go means the native model"} {
 		if !strings.Contains(md, want) {
@@ -247,6 +248,44 @@ func TestLoaderComparison(t *testing.T) {
 	small.Go.Staged.ForwardStats[0].CallSeconds = 0.5
 	if v := r.loaderTargets()[0][2]; v != "**holds**" {
 		t.Errorf("verdict %q with native as fast", v)
+	}
+
+	// The pair phase, where the run has it, is the ratio that counts: 40
+	// calls, TorchScript 2% slower on every one but one, which is slower on
+	// native's side.
+	small.Go.Paired = &paired{Same: true}
+	for i := range 40 {
+		nat, ts := 0.050, 0.051
+		if i == 7 {
+			nat = 0.060
+		}
+		small.Go.Paired.Native = append(small.Go.Paired.Native, nat)
+		small.Go.Paired.TorchScript = append(small.Go.Paired.TorchScript, ts)
+	}
+	q, lo, hi, n, ok := small.loaderPaired()
+	if want := 40 * 0.051 / (39*0.050 + 0.060); !ok || n != 40 || !near(q, want) || lo > q || hi < q || lo >= hi {
+		t.Errorf("loaderPaired = %v [%v, %v] over %d, %v; want %v inside its interval", q, lo, hi, n, ok, want)
+	}
+	if _, phase, _ := small.loaderForward(); phase != "paired in one process" {
+		t.Errorf("loaderForward's phase with a pair phase = %q", phase)
+	}
+	l, _ = small.loaderLine()
+	if !strings.HasPrefix(l, fmt.Sprintf("ratio native/torchscript=%.3f bs=1 len=16 (paired in one process: native 50.0 ms, torchscript 51.0 ms per forward, 95%% interval", q)) ||
+		!strings.Contains(l, "over 40 calls; forward alone in two processes 1.000") || strings.Contains(l, "NOT bitwise") {
+		t.Errorf("paired loader line = %q", l)
+	}
+	// Slower than TorchScript by less than the interval: fails, and says so
+	// (one call of 40 much faster on native's side puts 1 inside it).
+	for i := range small.Go.Paired.Native {
+		small.Go.Paired.Native[i] = 0.0515
+	}
+	small.Go.Paired.Native[3] = 0.040
+	row := r.loaderTargets()[0]
+	if q, _, hi, _, _ := small.loaderPaired(); q >= 1 || hi < 1 {
+		t.Fatalf("test data: paired ratio %v, upper bound %v", q, hi)
+	}
+	if row[2] != "**fails** (1 inside its 95% interval)" || !strings.Contains(row[1], "paired in one process) [95% interval") {
+		t.Errorf("paired verdict row = %q", row)
 	}
 	// A run without TorchScript processes (older results) has no rows,
 	// no section and no native/torchscript lines.

@@ -114,6 +114,20 @@ type cellResult struct {
 	SecondCallSeconds float64           `json:"second_call_seconds"`
 	FirstResults      []pipeline.Result `json:"first_results"`
 	Staged            *staged           `json:"staged,omitempty"`
+	// Paired is the native process's in-process comparison with the
+	// TorchScript export (the "pair" phase); nil in the other processes.
+	Paired *paired `json:"paired,omitempty"`
+}
+
+// paired is what the pair phase measured: one process holding the native
+// model and the TorchScript export, the two forward passes of each call
+// on the same batch back to back, in alternating order, so that what the
+// machine does meanwhile falls on both alike; seconds per forward pass,
+// index i of both slices from the same call.
+type paired struct {
+	Native      []float64 `json:"native"`
+	TorchScript []float64 `json:"torchscript"`
+	Same        bool      `json:"same"` // the first batch's logits bit for bit equal
 }
 
 // The cell protocol. hfbench drives the processes of one cell (Go and two
@@ -128,14 +142,18 @@ type cellResult struct {
 //	             steps one by one, with a second model of the job's
 //	             loader; Python the TorchScript module)
 //	rep PHASE    one timed repetition
+//	             (Go's native process also has the phase pair: its native
+//	             model and the TorchScript export, forward passes alone,
+//	             back to back on each batch in alternating order)
 //	mark         record the peak RSS (after the e2e phase)
 //	done         write the result file; the child then exits
 type cellServer struct {
 	ctx     context.Context
 	job     cellJob
 	p       *pipeline.TextClassification
-	opts    []hf.Option // the loader's
-	mod     *hf.Model   // the forward-alone phase's model, loaded on its first call
+	opts    []hf.Option  // the loader's
+	mod     *hf.Model    // the forward-alone phase's model, loaded on its first call
+	pair    [2]*hf.Model // the pair phase's native model and TorchScript export, loaded on its first call
 	batches [][]string
 	res     *cellResult
 	k       map[string]int
@@ -169,6 +187,11 @@ func serveCell(ctx context.Context, job cellJob, in io.Reader, out io.Writer, re
 	}
 	defer s.p.Close()
 	defer func() { s.mod.Close() }() // nil-safe
+	defer func() {
+		for _, m := range s.pair {
+			m.Close()
+		}
+	}()
 	if err := checkLoader(s.p.Model.Model, job.Loader); err != nil {
 		return err
 	}
@@ -283,6 +306,12 @@ func (s *cellServer) call(phase string) (float64, error) {
 			}
 		}
 		lat = d[3]
+	case "pair":
+		d, err := s.pairCall(batch, first)
+		if err != nil {
+			return 0, err
+		}
+		lat = d[0] + d[1]
 	default:
 		return 0, fmt.Errorf("unknown phase %q", phase)
 	}
@@ -304,6 +333,12 @@ func (s *cellServer) rep(phase string) error {
 		if _, err := s.call(phase); err != nil {
 			return err
 		}
+	}
+	if phase == "pair" {
+		s.recording = true
+		_, err := bench.RunRep(s.job.Plan, func() (float64, error) { return s.call(phase) })
+		s.recording = false
+		return err
 	}
 	stats := func() torch.ModuleStats {
 		if phase == "fwd" {
@@ -334,6 +369,82 @@ func (s *cellServer) rep(phase string) error {
 		s.res.Staged.ForwardStats = append(s.res.Staged.ForwardStats, d)
 	}
 	return nil
+}
+
+// pairCall runs batch through the pair phase's native model and
+// TorchScript export, forward passes alone, native first on even calls,
+// and returns their seconds (native, TorchScript); while recording, it
+// keeps them in the result. The first call loads both and records whether
+// their logits agree bit for bit (the same ATen operations on the same
+// weights: a difference would mean the timing compares different work).
+func (s *cellServer) pairCall(batch []string, first bool) ([2]float64, error) {
+	var d [2]float64
+	if s.job.Loader != loaderNative && s.job.Loader != "" {
+		return d, fmt.Errorf("cell: the pair phase runs in the native process, not the %s one", s.job.Loader)
+	}
+	if s.pair[0] == nil {
+		for i, opts := range [][]hf.Option{nil, {hf.WithTorchScript()}} {
+			m, err := hf.LoadModel(s.ctx, s.job.Model, s.p.Model.Head(), opts...)
+			if err != nil {
+				return d, err
+			}
+			s.pair[i] = m
+		}
+		if err := checkLoader(s.pair[0], loaderNative); err != nil {
+			return d, err
+		}
+		if err := checkLoader(s.pair[1], loaderTorchScript); err != nil {
+			return d, err
+		}
+		s.res.Paired = &paired{}
+	}
+	maxLen := min(s.p.Tokenizer.ModelMaxLength(), s.p.Model.MaxLength())
+	encs, err := pipeline.Preprocess(s.ctx, s.p.Tokenizer, batch, nil, maxLen)
+	if err != nil {
+		return d, err
+	}
+	b, err := s.p.Tokenizer.Pad(encs, tokenizer.Options{})
+	if err != nil {
+		return d, err
+	}
+	var logits [2][]float32
+	order := []int{0, 1}
+	if s.k["pair"]%2 == 0 { // s.k counts this call already
+		order = []int{1, 0}
+	}
+	for _, i := range order {
+		inputs, err := s.pair[i].Inputs(b)
+		if err != nil {
+			return d, err
+		}
+		t0 := time.Now()
+		o, err := s.pair[i].ForwardTensors(s.ctx, inputs...)
+		d[i] = time.Since(t0).Seconds()
+		torch.CloseValue(torch.Tuple(inputs))
+		if err != nil {
+			return d, err
+		}
+		lt, ok := o.(*torch.Tensor)
+		if !ok {
+			torch.CloseValue(o)
+			return d, fmt.Errorf("cell: %s returned %T, want a tensor", s.pair[i].Source(), o)
+		}
+		if first {
+			logits[i], err = torch.ToSlice[float32](lt)
+		}
+		lt.Close()
+		if err != nil {
+			return d, err
+		}
+	}
+	if first {
+		s.res.Paired.Same = slices.Equal(logits[0], logits[1])
+	}
+	if s.recording {
+		s.res.Paired.Native = append(s.res.Paired.Native, d[0])
+		s.res.Paired.TorchScript = append(s.res.Paired.TorchScript, d[1])
+	}
+	return d, nil
 }
 
 // stagedCall runs the pipeline's steps one by one, as Run does, and returns
