@@ -434,15 +434,15 @@ func (r *runner) runCell(ctx context.Context, cell *cellOut, model string, peer 
 			return err
 		}
 	}
-	// Last, the native process alone holds the native model and the
-	// TorchScript export and times their forward passes back to back
-	// (pair): two processes differ by more than the two loaders do (see
-	// Python B/A), one process alternating between them does not.
+	// Last, in the cells that time the forward pass alone, the native
+	// process alone holds the native model and the TorchScript export and
+	// times their forward passes back to back (pair): two processes differ
+	// by more than the two loaders do (see Python B/A), one process
+	// alternating between them does not.
 	phases := []string{"e2e"}
 	if cell.Forward {
-		phases = append(phases, "fwd")
+		phases = append(phases, "fwd", "pair")
 	}
-	phases = append(phases, "pair")
 	for _, phase := range phases {
 		in := procs
 		switch phase {
