@@ -424,16 +424,7 @@ func (s *cellServer) pairCall(batch []string, first bool) ([2]float64, error) {
 		if err != nil {
 			return d, err
 		}
-		lt, ok := o.(*torch.Tensor)
-		if !ok {
-			torch.CloseValue(o)
-			return d, fmt.Errorf("cell: %s returned %T, want a tensor", s.pair[i].Source(), o)
-		}
-		if first {
-			logits[i], err = torch.ToSlice[float32](lt)
-		}
-		lt.Close()
-		if err != nil {
+		if logits[i], err = logitsOf(s.pair[i], o); err != nil {
 			return d, err
 		}
 	}
@@ -445,6 +436,18 @@ func (s *cellServer) pairCall(batch []string, first bool) ([2]float64, error) {
 		s.res.Paired.TorchScript = append(s.res.Paired.TorchScript, d[1])
 	}
 	return d, nil
+}
+
+// logitsOf returns the values of mod's forward output o, which must be one
+// tensor, and frees o.
+func logitsOf(mod *hf.Model, o torch.Value) ([]float32, error) {
+	lt, ok := o.(*torch.Tensor)
+	if !ok {
+		torch.CloseValue(o)
+		return nil, fmt.Errorf("cell: %s returned %T, want a tensor", mod.Source(), o)
+	}
+	defer lt.Close()
+	return torch.ToSlice[float32](lt)
 }
 
 // stagedCall runs the pipeline's steps one by one, as Run does, and returns
@@ -474,13 +477,7 @@ func stagedCall(ctx context.Context, p *pipeline.TextClassification, mod *hf.Mod
 		return nil, nil, err
 	}
 	t[4] = time.Now()
-	lt, ok := o.(*torch.Tensor)
-	if !ok {
-		torch.CloseValue(o)
-		return nil, nil, fmt.Errorf("cell: %s returned %T, want a tensor", mod.Source(), o)
-	}
-	logits, err := torch.ToSlice[float32](lt)
-	lt.Close()
+	logits, err := logitsOf(mod, o)
 	if err != nil {
 		return nil, nil, err
 	}
