@@ -79,6 +79,11 @@ func TestFastAgreement(t *testing.T) {
 						t.Errorf("float32-packed kernels keep %d/%d of the demo classifier's labels, want at least 99.9%%", a.equal, a.n)
 					}
 					if k == torch.FastKernelSets()[0] {
+						// WithFast's promise (issue 15): at least 99.9% of a
+						// trained model's labels equal to exact mode's.
+						if a.equal*1000 < a.n*999 {
+							t.Errorf("WithFast's kernels (%s) keep %d/%d of the demo classifier's labels, want at least 99.9%%", k, a.equal, a.n)
+						}
 						for _, f := range a.flips {
 							if f >= 0.51 {
 								t.Errorf("WithFast changed a label the demo classifier gives with score %.4f", f)

@@ -25,7 +25,7 @@ func TestFastOption(t *testing.T) {
 	require.NoError(t, err)
 	defer fast.Close()
 	assert.Equal(t, torch.FastOff, exact.Model.Fast())
-	assert.Equal(t, torch.FastBFloat16, fast.Model.Fast())
+	assert.Equal(t, torch.FastBFloat16FFN, fast.Model.Fast())
 	want, err := exact.Run(ctx, texts...)
 	require.NoError(t, err)
 	got, err := fast.Run(ctx, texts...)

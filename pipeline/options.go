@@ -96,7 +96,8 @@ func WithDevice(d torch.Device) Option { return func(o *Options) { o.Device = d 
 func WithDType(dt torch.DType) Option { return func(o *Options) { o.DType = dt } }
 
 // WithFast loads the model in fast mode (hf.WithFast): on the CPU, in
-// float32, matrix products in bfloat16 over weights packed once at load.
+// float32, the feed-forward layers' matrix products in bfloat16 and the
+// other layers' in float32, over weights packed once at load.
 // Scores differ slightly from transformers' (exact mode, the default), and
 // a label can flip where the top scores nearly tie. It needs a natively
 // run model; for another fast-mode kernel set, pass

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hfpipe/hfpipe/bench"
+	"github.com/hfpipe/hfpipe/torch"
 )
 
 // Fast mode (hf.WithFast) in the report: a third Go process per cell runs
@@ -102,13 +103,36 @@ func (r *report) fastTargets() [][3]string {
 	return rows
 }
 
+// fastKernels says what the fast-mode processes of the run multiplied
+// with: hf.WithFast's kernel set, recorded by each process.
+func (r *report) fastKernels() string {
+	var sets []string
+	for _, c := range r.Cells {
+		if c.Fast != nil && !slices.Contains(sets, c.Fast.Kernels) {
+			sets = append(sets, c.Fast.Kernels)
+		}
+	}
+	var says []string
+	for _, k := range sets {
+		switch torch.FastKernels(k) {
+		case torch.FastBFloat16FFN:
+			says = append(says, "kernel set `bf16-ffn`: the feed-forward layers multiply in bfloat16, the other linear layers in float32, both over oneDNN-packed weights (converted once at load)")
+		case torch.FastBFloat16, "": // "": a run from before the kernel set was recorded, when WithFast was bf16
+			says = append(says, "kernel set `bf16`: the linear layers multiply in bfloat16 over oneDNN-packed bfloat16 weights (converted once at load)")
+		default:
+			says = append(says, fmt.Sprintf("kernel set `%s`", k))
+		}
+	}
+	return strings.Join(says, "; in other cells, ")
+}
+
 // fastSection is the fast-mode table.
 func (r *report) fastSection(w func(string, ...any)) {
 	if !r.hasFast() {
 		return
 	}
 	w("## Fast mode (hf.WithFast) vs exact mode, hugot and Python\n\n")
-	w("Fast mode: the native model's linear layers multiply in bfloat16 over oneDNN-packed bfloat16 weights (converted once at load); embeddings, layer norm, softmax, attention and activations stay float32. Its numbers differ slightly from exact mode's (which is bitwise transformers'); `go test ./bench -run TestFastAgreement` reports its agreement over 2,000 texts. A process of its own, taking turns with the others. Ratios above 1: fast mode is faster. Agreement compares the first batch's results with exact mode's.\n\n")
+	w("Fast mode, %s; embeddings, layer norm, softmax, attention and activations stay float32. Its numbers differ slightly from exact mode's (which is bitwise transformers'); `go test ./bench -run TestFastAgreement` reports its agreement over 2,000 texts. A process of its own, taking turns with the others. Ratios above 1: fast mode is faster. Agreement compares the first batch's results with exact mode's.\n\n", r.fastKernels())
 	w("| threads | batch | tokens | fast seq/s | exact seq/s | hugot seq/s | Python seq/s | fast/exact | fast/hugot | fast/Python | first + second call ms | peak RSS MiB | roofline | labels fast = exact |\n")
 	w("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, c := range r.Cells {

@@ -18,7 +18,7 @@ func TestFastLinesAndTargets(t *testing.T) {
 	c.Go.FirstResults = []pipeline.Result{{Label: "POSITIVE", Score: 0.75}, {Label: "NEGATIVE", Score: 0.51}}
 	c.Py.E2E = []bench.Rep{rep(25, 1)}
 	c.Peer = &peerResult{E2E: []bench.Rep{rep(40, 1)}, FirstCallSeconds: 0.014}
-	c.Fast = &cellResult{E2E: []bench.Rep{rep(60, 1)}, FirstCallSeconds: 0.03, SecondCallSeconds: 0.02,
+	c.Fast = &cellResult{Kernels: "bf16-ffn", E2E: []bench.Rep{rep(60, 1)}, FirstCallSeconds: 0.03, SecondCallSeconds: 0.02,
 		FirstResults: []pipeline.Result{{Label: "POSITIVE", Score: 0.74}, {Label: "POSITIVE", Score: 0.505}}}
 	data, err := json.Marshal(&report{Cells: []*cellOut{c}})
 	if err != nil {
@@ -47,6 +47,15 @@ func TestFastLinesAndTargets(t *testing.T) {
 	}
 	if md := r.markdown(); !strings.Contains(md, "## Fast mode (hf.WithFast)") || !strings.Contains(md, "| 2 | 1 | 16 | 60.0 (60.0–60.0) | 30.0 (30.0–30.0) | 40.0 (40.0–40.0) | 25.0 (25.0–25.0) | **2.00** | **1.50** | **2.40** |") {
 		t.Errorf("report lacks the fast-mode table:\n%s", md)
+	}
+	// The section names the kernel set the fast process recorded, and a
+	// run from before the record, when WithFast was bf16, says bf16.
+	if md := r.markdown(); !strings.Contains(md, "Fast mode, kernel set `bf16-ffn`: the feed-forward layers multiply in bfloat16") {
+		t.Errorf("the fast-mode section does not name kernel set bf16-ffn:\n%s", md)
+	}
+	r.Cells[0].Fast.Kernels = ""
+	if md := r.markdown(); !strings.Contains(md, "Fast mode, kernel set `bf16`: the linear layers multiply in bfloat16") {
+		t.Errorf("the fast-mode section of an older run does not say bf16:\n%s", md)
 	}
 
 	c.Fast = nil

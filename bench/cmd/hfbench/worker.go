@@ -99,8 +99,11 @@ type cellResult struct {
 	// Loader is the job's loader; Source what ran (hf.Model.Source: "native
 	// distilbert (sdpa attention)", "TorchScript export ..."). Both are
 	// empty in the results of a run before native models.
-	Loader      string      `json:"loader,omitempty"`
-	Source      string      `json:"source,omitempty"`
+	Loader string `json:"loader,omitempty"`
+	Source string `json:"source,omitempty"`
+	// Kernels is the fast-mode kernel set the model ran (hf.Model.Fast;
+	// empty: exact mode, or a run from before it was recorded).
+	Kernels     string      `json:"kernels,omitempty"`
 	Threads     int         `json:"threads"`
 	LoadSeconds float64     `json:"load_seconds"`
 	E2E         []bench.Rep `json:"e2e"`
@@ -195,7 +198,7 @@ func serveCell(ctx context.Context, job cellJob, in io.Reader, out io.Writer, re
 	if err := checkLoader(s.p.Model.Model, job.Loader); err != nil {
 		return err
 	}
-	s.res = &cellResult{Loader: job.Loader, Source: s.p.Model.Source(), Threads: torch.NumThreads(), LoadSeconds: time.Since(t0).Seconds(), MallocTuned: torch.MallocTuned()}
+	s.res = &cellResult{Loader: job.Loader, Source: s.p.Model.Source(), Kernels: string(s.p.Model.Fast()), Threads: torch.NumThreads(), LoadSeconds: time.Since(t0).Seconds(), MallocTuned: torch.MallocTuned()}
 	fmt.Fprintln(out, "ready")
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
@@ -335,8 +338,13 @@ func (s *cellServer) rep(phase string) error {
 		}
 	}
 	if phase == "pair" {
+		// A pair is two forward passes and its ratio is the figure the
+		// phase is for: three times the other phases' repetition length,
+		// so that cells of one or two pairs per repetition get more.
+		plan := s.job.Plan
+		plan.RepSeconds *= pairRepFactor
 		s.recording = true
-		_, err := bench.RunRep(s.job.Plan, func() (float64, error) { return s.call(phase) })
+		_, err := bench.RunRep(plan, func() (float64, error) { return s.call(phase) })
 		s.recording = false
 		return err
 	}
@@ -370,6 +378,10 @@ func (s *cellServer) rep(phase string) error {
 	}
 	return nil
 }
+
+// pairRepFactor is the pair phase's repetition length over the other
+// phases'.
+const pairRepFactor = 3
 
 // pairCall runs batch through the pair phase's native model and
 // TorchScript export, forward passes alone, native first on even calls,
