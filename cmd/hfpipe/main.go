@@ -31,6 +31,9 @@ type config struct {
 	explain, noBucketing, torchScript, autoExport, fast         bool
 }
 
+// fastUsage is the --fast flag's help, the same in every command.
+const fastUsage = "fast mode on the CPU: bfloat16 feed-forward layers over packed weights, float32 elsewhere (about 1.5x the speed; scores change slightly, labels can flip on near-ties)"
+
 // hfOptions are the model-loading choices the flags make.
 func (c *config) hfOptions() []hf.Option {
 	var o []hf.Option
@@ -68,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, []string, error) {
 	fs.StringVar(&c.dtype, "dtype", "float32", "float32, float16 or bfloat16")
 	fs.StringVar(&c.attention, "attention", "", "native models' attention: sdpa or eager (default: transformers' default for the architecture)")
 	fs.BoolVar(&c.torchScript, "torchscript", false, "run the model's TorchScript export (hfpipe-*.pt) instead of its weights")
-	fs.BoolVar(&c.fast, "fast", false, "fast mode on the CPU: bfloat16 feed-forward layers over packed weights, float32 elsewhere (about 1.5x the speed; scores change slightly, labels can flip on near-ties)")
+	fs.BoolVar(&c.fast, "fast", false, fastUsage)
 	fs.BoolVar(&c.autoExport, "auto-export", false, "with --torchscript (or a model type without native code): make a missing export with Python")
 	fs.IntVar(&c.batchSize, "batch-size", 8, "inputs per forward pass")
 	fs.StringVar(&c.topK, "top-k", "1", "labels per input: a number, or all")

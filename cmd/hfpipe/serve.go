@@ -38,7 +38,7 @@ func parseServeFlags(args []string, stderr io.Writer) (*serveConfig, error) {
 	fs.StringVar(&c.dtype, "dtype", "float32", "float32, float16 or bfloat16")
 	fs.StringVar(&c.attention, "attention", "", "native models' attention: sdpa or eager (default: transformers' default)")
 	fs.BoolVar(&c.torchScript, "torchscript", false, "run the model's TorchScript export instead of its weights")
-	fs.BoolVar(&c.fast, "fast", false, "fast mode on the CPU: bfloat16 feed-forward layers over packed weights, float32 elsewhere (about 1.5x the speed; scores change slightly, labels can flip on near-ties)")
+	fs.BoolVar(&c.fast, "fast", false, fastUsage)
 	fs.StringVar(&c.hostname, "hostname", "0.0.0.0", "address to listen on")
 	fs.IntVar(&c.port, "port", 3000, "port to listen on (0: any free port; the log says which)")
 	fs.IntVar(&c.maxBatchTokens, "max-batch-tokens", serve.DefaultMaxBatchTokens, "tokens (unpadded) per batch")

@@ -23,7 +23,7 @@ func streamFlags(fs *flag.FlagSet, c *config, defaultModel string, defaultBatch 
 	fs.StringVar(&c.device, "device", "cpu", "cpu, cuda or cuda:N")
 	fs.StringVar(&c.dtype, "dtype", "float32", "float32, float16 or bfloat16")
 	fs.StringVar(&c.attention, "attention", "", "native models' attention: sdpa or eager")
-	fs.BoolVar(&c.fast, "fast", false, "fast mode on the CPU: bfloat16 feed-forward layers over packed weights, float32 elsewhere (about 1.5x the speed; scores change slightly, labels can flip on near-ties)")
+	fs.BoolVar(&c.fast, "fast", false, fastUsage)
 	fs.IntVar(&c.batchSize, "batch-size", defaultBatch, "inputs per forward pass")
 	fs.IntVar(&c.maxLength, "max-length", 0, "truncate inputs to this many tokens (default: the model's)")
 	fs.StringVar(&c.file, "file", "", "read inputs from a JSONL file (or plain text lines); - is stdin (the default without arguments)")

@@ -66,7 +66,7 @@ func newTaskFlags(name string, stderr io.Writer, usage string) (*flag.FlagSet, *
 	fs.StringVar(&c.device, "device", "cpu", "cpu, cuda or cuda:N")
 	fs.StringVar(&c.dtype, "dtype", "float32", "float32, float16 or bfloat16")
 	fs.StringVar(&c.attention, "attention", "", "native models' attention: sdpa or eager")
-	fs.BoolVar(&c.fast, "fast", false, "fast mode on the CPU: bfloat16 feed-forward layers over packed weights, float32 elsewhere (about 1.5x the speed; scores change slightly, labels can flip on near-ties)")
+	fs.BoolVar(&c.fast, "fast", false, fastUsage)
 	fs.StringVar(&c.file, "file", "", "read inputs from this file (JSON lines, or text lines where the task takes texts); - is stdin")
 	fs.IntVar(&c.batchSize, "batch-size", 1, "inputs per forward pass (transformers' pipeline default is 1)")
 	fs.IntVar(&c.threads, "threads", 0, "libtorch intra-op threads (default: libtorch's choice)")
