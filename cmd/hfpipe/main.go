@@ -36,17 +36,24 @@ const fastUsage = "fast mode on the CPU: bfloat16 feed-forward layers over packe
 
 // hfOptions are the model-loading choices the flags make.
 func (c *config) hfOptions() []hf.Option {
+	return modelOptions(c.attention, c.torchScript, c.autoExport, c.fast)
+}
+
+// modelOptions are the hf options of the model-loading flags the commands
+// share (--attention, --torchscript, --auto-export, --fast; a command
+// without one of them passes its zero value).
+func modelOptions(attention string, torchScript, autoExport, fast bool) []hf.Option {
 	var o []hf.Option
-	if c.attention != "" {
-		o = append(o, hf.WithAttention(c.attention))
+	if attention != "" {
+		o = append(o, hf.WithAttention(attention))
 	}
-	if c.torchScript {
+	if torchScript {
 		o = append(o, hf.WithTorchScript())
 	}
-	if c.autoExport {
+	if autoExport {
 		o = append(o, hf.WithAutoExport())
 	}
-	if c.fast {
+	if fast {
 		o = append(o, hf.WithFast())
 	}
 	return o

@@ -136,16 +136,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var hfOpts []hf.Option
-	if c.attention != "" {
-		hfOpts = append(hfOpts, hf.WithAttention(c.attention))
-	}
-	if c.torchScript {
-		hfOpts = append(hfOpts, hf.WithTorchScript())
-	}
-	if c.fast {
-		hfOpts = append(hfOpts, hf.WithFast())
-	}
+	hfOpts := modelOptions(c.attention, c.torchScript, false, c.fast)
 	task, err := serveTask(ctx, c, hfOpts)
 	if err != nil {
 		return err

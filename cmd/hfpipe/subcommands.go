@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hfpipe/hfpipe/hf"
 	"github.com/hfpipe/hfpipe/pipeline"
 	"github.com/hfpipe/hfpipe/torch"
 )
@@ -101,11 +100,8 @@ func (c *taskFlags) options(defaults ...pipeline.CallOption) ([]pipeline.Option,
 	}
 	opts := []pipeline.Option{pipeline.WithModel(c.model), pipeline.WithDevice(dev), pipeline.WithDType(dt),
 		pipeline.WithBatchSize(c.batchSize), pipeline.WithDefaults(defaults...)}
-	if c.attention != "" {
-		opts = append(opts, pipeline.WithHF(hf.WithAttention(c.attention)))
-	}
-	if c.fast {
-		opts = append(opts, pipeline.WithFast())
+	if h := modelOptions(c.attention, false, false, c.fast); len(h) > 0 {
+		opts = append(opts, pipeline.WithHF(h...))
 	}
 	return opts, nil
 }

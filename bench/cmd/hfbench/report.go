@@ -204,10 +204,13 @@ func pctSpread(s bench.Summary) string {
 }
 
 // forwardMS is the median and spread of the per-repetition mean forward latency.
-func forwardMS(reps []bench.Rep) bench.Summary {
-	ms := bench.MeanLatencies(reps)
-	for i := range ms {
-		ms[i] *= 1e3
+func forwardMS(reps []bench.Rep) bench.Summary { return summarizeMS(bench.MeanLatencies(reps)) }
+
+// summarizeMS summarises seconds in milliseconds (secs is left as is).
+func summarizeMS(secs []float64) bench.Summary {
+	ms := make([]float64, len(secs))
+	for i, x := range secs {
+		ms[i] = x * 1e3
 	}
 	return bench.Summarize(ms)
 }
@@ -335,14 +338,7 @@ func (c *cellOut) loaderLine() (string, bool) {
 	var nat, ts bench.Summary
 	switch phase {
 	case "paired in one process":
-		ms := func(xs []float64) bench.Summary {
-			ys := make([]float64, len(xs))
-			for i, x := range xs {
-				ys[i] = x * 1e3
-			}
-			return bench.Summarize(ys)
-		}
-		nat, ts = ms(c.Go.Paired.Native), ms(c.Go.Paired.TorchScript)
+		nat, ts = summarizeMS(c.Go.Paired.Native), summarizeMS(c.Go.Paired.TorchScript)
 	case "forward alone":
 		nat, ts = c.Go.forwardMS(), c.TS.forwardMS()
 	default:
